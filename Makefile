@@ -1,0 +1,54 @@
+# Everything CI checks is `make test`; the whole connection story is `make demo`.
+# Both do their own set-up from a fresh clone: the toolchain named in rust-toolchain.toml
+# (with the wasm32 target, clippy and rustfmt) is installed by `rustup toolchain install`.
+
+SHELL       := /bin/bash
+CARGO       ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+WASM        := target/$(WASM_TARGET)/release/entra_id_connector.wasm
+HOST        := target/release/connector-host
+MANIFEST    := manifests/microsoft-entra-id.json
+# Size-first settings for the plugin only (the host keeps the ordinary release profile).
+WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt-level="z"' \
+               --config 'profile.release.panic="abort"' --config 'profile.release.codegen-units=1' \
+               --config 'profile.release.strip=true'
+
+.PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean
+
+all: build
+
+setup:
+	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
+
+wasm: setup
+	$(CARGO) build -p entra-id-connector --release --target $(WASM_TARGET) $(WASM_FLAGS)
+
+host: setup
+	$(CARGO) build -p host-harness --release --bin connector-host
+
+# Packaging: pin the manifest's sha256 to the module just built.
+pin: wasm host
+	$(HOST) pin-manifest $(MANIFEST)
+
+build: pin
+	@echo "built: $(WASM) ($$(wc -c < $(WASM)) bytes) and $(HOST)"
+
+demo: build
+	$(HOST) demo
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+	$(CARGO) clippy -p entra-id-connector --target $(WASM_TARGET) --release -- -D warnings
+
+# Tests run in the release profile so the host's dependencies are compiled once for both
+# the binary and the tests.
+unit: build
+	@mkdir -p target
+	set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee target/test-output.log
+	@awk '/^test result:/ {p+=$$4; f+=$$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test-output.log
+
+test: lint unit
+
+clean:
+	$(CARGO) clean

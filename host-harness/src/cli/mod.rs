@@ -1,0 +1,241 @@
+//! The command line of `connector-host`.
+
+mod render;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{parse_envelope, HostError};
+use crate::host::{ConnectorHost, LoadOptions};
+use crate::manifest;
+
+pub const DEFAULT_MANIFEST: &str = "manifests/microsoft-entra-id.json";
+
+#[derive(Parser)]
+#[command(
+    name = "connector-host",
+    version,
+    about = "Load connector plugins (interface v1) and act as the integration platform around them."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check a manifest: schema, wasm hash, interface version, exports.
+    ValidateManifest { path: PathBuf },
+    /// Pin the manifest's wasm sha256 to the file it names (the packaging step of `make build`).
+    PinManifest { path: PathBuf },
+    /// Show the connection panel the connector describes.
+    Describe {
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+        /// Print describe's raw output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call an export with the JSON input on stdin; print its raw output.
+    Call {
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+        export: String,
+    },
+    /// Classify a failure (an HTTP answer, an error redirect or a transport error) as a person reads it.
+    Classify {
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+        /// authorize, token, refresh, graph or transport.
+        #[arg(long)]
+        phase: String,
+        #[arg(long)]
+        status: Option<u16>,
+        /// A response header, `Name: value` (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// The query of an error redirect, `error=...&error_description=...`.
+        #[arg(long)]
+        query: Option<String>,
+        /// What the transport saw: timeout, refused, dns, tls, too_large, ...
+        #[arg(long)]
+        transport_error: Option<String>,
+        /// Read the response body from this file (otherwise from stdin when it is not a terminal).
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Print the raw classification JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the mock Microsoft Entra ID and Graph on 127.0.0.1 in the foreground (Ctrl-C stops it).
+    MockEntra {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// A redirect URI to register on the test apps (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+}
+
+/// Runs the CLI; errors are one line on stderr.
+pub fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("connector-host: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn load(path: &std::path::Path) -> Result<ConnectorHost, HostError> {
+    ConnectorHost::load(path, &LoadOptions::default())
+}
+
+fn run(command: Command) -> Result<u8, HostError> {
+    match command {
+        Command::ValidateManifest { path } => {
+            let host = load(&path)?;
+            let m = host.manifest();
+            println!(
+                "ok: {} {} (interface v{}), wasm {} sha256 {}, {} allowed hosts, timeout {} ms",
+                m.id,
+                m.version,
+                m.interface_version,
+                host.loaded().wasm_path.display(),
+                m.wasm.sha256,
+                m.allowed_hosts.len(),
+                m.timeout_ms()
+            );
+            Ok(0)
+        }
+        Command::PinManifest { path } => {
+            let (hash, changed) = manifest::pin(&path)?;
+            println!("{} {}: wasm sha256 {hash}", if changed { "pinned" } else { "unchanged" }, path.display());
+            Ok(0)
+        }
+        Command::Describe { manifest, json } => {
+            let host = load(&manifest)?;
+            let text = host.call_raw("describe", b"{}")?;
+            match parse_envelope("describe", &text)? {
+                Ok(v) if json => {
+                    println!("{text}");
+                    let _ = v;
+                    Ok(0)
+                }
+                Ok(v) => {
+                    print!("{}", render::panel(&v));
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("connector-host: {e}");
+                    Ok(1)
+                }
+            }
+        }
+        Command::MockEntra { port, redirect_uris } => mock_entra(port, redirect_uris),
+        Command::Classify { manifest, phase, status, headers, query, transport_error, body_file, json } => {
+            let mut input = serde_json::json!({ "phase": phase });
+            if let Some(s) = status {
+                input["status"] = s.into();
+            }
+            let mut hs = serde_json::Map::new();
+            for h in headers {
+                let (k, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| HostError::Usage(format!("--header must be 'Name: value', got {h:?}")))?;
+                hs.insert(k.trim().to_string(), v.trim().into());
+            }
+            input["headers"] = hs.into();
+            if let Some(q) = query {
+                input["query"] = q.into();
+            }
+            if let Some(t) = transport_error {
+                input["transport_error"] = t.into();
+            }
+            let body = match body_file {
+                Some(f) => {
+                    Some(std::fs::read(&f).map_err(|e| HostError::Io(format!("cannot read {}: {e}", f.display())))?)
+                }
+                None if !std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                    let mut b = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut b)
+                        .map_err(|e| HostError::Io(format!("cannot read stdin: {e}")))?;
+                    Some(b)
+                }
+                None => None,
+            };
+            if let Some(b) = body.filter(|b| !b.is_empty()) {
+                input["body"] = String::from_utf8_lossy(&b).into_owned().into();
+            }
+            let host = load(&manifest)?;
+            match host.call("classify_error", &input)? {
+                Ok(c) if json => {
+                    println!("{c}");
+                    Ok(0)
+                }
+                Ok(c) => {
+                    print!("{}", render::classification(&c));
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("connector-host: {e}");
+                    Ok(1)
+                }
+            }
+        }
+        Command::Call { manifest, export } => {
+            let mut input = Vec::new();
+            std::io::stdin().read_to_end(&mut input).map_err(|e| HostError::Io(format!("cannot read stdin: {e}")))?;
+            let host = load(&manifest)?;
+            let text = host.call_raw(&export, &input)?;
+            let answer = parse_envelope(&export, &text)?;
+            println!("{text}");
+            Ok(if answer.is_ok() { 0 } else { 1 })
+        }
+    }
+}
+
+fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, HostError> {
+    use crate::mock_entra::*;
+    let mut config = MockConfig { port, ..Default::default() };
+    config.redirect_uris.extend(redirect_uris);
+    let mock = MockEntra::start_with(config.clone())
+        .map_err(|e| HostError::Io(format!("cannot start the mock on port {port}: {e}")))?;
+    let b = mock.base_url();
+    println!("Mock Microsoft Entra ID and Microsoft Graph listening on {b}");
+    println!("  authorize:  {b}/organizations/oauth2/v2.0/authorize");
+    println!("  token:      {b}/organizations/oauth2/v2.0/token");
+    println!("  graph:      {b}/v1.0/me");
+    println!("Registered test app (confidential): client id {TEST_CLIENT_ID}, client secret {TEST_CLIENT_SECRET}");
+    println!("Registered test app (public):       client id {PUBLIC_CLIENT_ID}");
+    println!("Redirect URIs: {}", config.redirect_uris.join(", "));
+    println!("Tenant: Contoso {TEST_TENANT_ID} (contoso.onmicrosoft.com)");
+    println!("Test user: Adele Vance adele.vance@contoso.onmicrosoft.com ({TEST_USER_ID}), no admin roles");
+    println!("Admin user: Megan Bowen megan.bowen@contoso.onmicrosoft.com ({ADMIN_USER_ID}), Global Administrator");
+    println!("Press Ctrl-C to stop.");
+    loop {
+        std::thread::park();
+    }
+}

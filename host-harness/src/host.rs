@@ -1,0 +1,239 @@
+//! Loading a connector and calling its exports.
+//!
+//! The module is compiled once ([`extism::CompiledPlugin`]); instances are made from it and kept
+//! in a small idle pool, one call per instance at a time. A call's CPU is bounded by fuel (per
+//! store, so a runaway call never interrupts another: extism's epoch timeout is engine-wide)
+//! and its outbound HTTP by the call's deadline, through the host's own `connector_http`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use extism::{CompiledPlugin, CurrentPlugin, Function, Plugin, PluginBuilder, UserData, Val, ValType, PTR};
+use serde_json::Value;
+
+use crate::error::{parse_envelope, CallResult, HostError};
+use crate::manifest::{self, LoadedManifest};
+use crate::outbound::{HostPolicy, Outbound};
+use crate::wire::{TransportKind, WireOutcome, WireRequest};
+
+/// Exports every interface v1 connector has.
+pub const REQUIRED_EXPORTS: &[&str] = &[
+    "interface_version",
+    "describe",
+    "list_scopes",
+    "authorize_url",
+    "admin_consent_url",
+    "exchange_code",
+    "refresh_token",
+    "test_connection",
+    "classify_error",
+];
+
+/// Idle instances kept for reuse.
+const MAX_IDLE: usize = 32;
+
+/// How the platform loads a connector beyond what its manifest says.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Platform configuration values (declared keys only), over their environment variables.
+    pub config: BTreeMap<String, String>,
+    /// Hosts allowed in addition to the manifest's (a test harness adds its mock's address).
+    pub extra_allowed_hosts: Vec<String>,
+    /// Overrides the manifest's call timeout.
+    pub timeout_ms: Option<u64>,
+    /// Turns the wasmtime compile cache off.
+    pub no_cache: bool,
+}
+
+/// Per-call context handed to the host HTTP function.
+struct CallContext {
+    deadline: Instant,
+}
+
+pub struct ConnectorHost {
+    loaded: LoadedManifest,
+    compiled: CompiledPlugin,
+    idle: Mutex<Vec<Plugin>>,
+    timeout: Duration,
+    outbound: Outbound,
+}
+
+fn connector_http(
+    plugin: &mut CurrentPlugin,
+    inputs: &[Val],
+    outputs: &mut [Val],
+    data: UserData<Outbound>,
+) -> Result<(), extism::Error> {
+    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
+    let deadline = plugin.host_context::<CallContext>().ok().map(|c| c.deadline);
+    let outbound = data.get()?.lock().map_err(|_| extism::Error::msg("outbound client lock poisoned"))?.clone();
+    let outcome = match serde_json::from_slice::<WireRequest>(&bytes) {
+        Ok(req) => outbound.send(&req, deadline),
+        Err(_) => {
+            WireOutcome::transport(TransportKind::InvalidUrl, "the request is not a valid host HTTP request document")
+        }
+    };
+    let out = serde_json::to_vec(&outcome)?;
+    let handle = plugin.memory_new(&out)?;
+    outputs[0] = plugin.memory_to_val(handle);
+    Ok(())
+}
+
+impl ConnectorHost {
+    /// Loads the connector a manifest describes: every manifest check, compile, interface
+    /// version and required exports.
+    pub fn load(manifest_path: &Path, options: &LoadOptions) -> Result<ConnectorHost, HostError> {
+        let loaded = manifest::load(manifest_path)?;
+        Self::from_loaded(loaded, options)
+    }
+
+    pub fn from_loaded(loaded: LoadedManifest, options: &LoadOptions) -> Result<ConnectorHost, HostError> {
+        let m = &loaded.manifest;
+        let config = manifest::platform_config(m, &options.config)?;
+        let mut hosts = m.allowed_hosts.clone();
+        hosts.extend(options.extra_allowed_hosts.iter().cloned());
+        let outbound = Outbound::new(
+            HostPolicy::new(hosts),
+            m.max_http_response_bytes(),
+            Duration::from_millis(m.http_timeout_ms()),
+        );
+        let extism_manifest = extism::Manifest::new([extism::Wasm::data(loaded.wasm.clone())])
+            .with_config(config.into_iter())
+            .with_memory_max(m.max_pages());
+        let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
+        let mut builder = PluginBuilder::new(extism_manifest)
+            .with_wasi(false)
+            .with_functions([function])
+            .with_fuel_limit(m.max_fuel());
+        if options.no_cache {
+            builder = builder.with_cache_disabled();
+        }
+        let compiled = CompiledPlugin::new(builder).map_err(|e| HostError::Load(root(&e)))?;
+        let host = ConnectorHost {
+            timeout: Duration::from_millis(options.timeout_ms.unwrap_or(m.timeout_ms())),
+            loaded,
+            compiled,
+            idle: Mutex::new(Vec::new()),
+            outbound,
+        };
+        host.check_interface()?;
+        Ok(host)
+    }
+
+    fn check_interface(&self) -> Result<(), HostError> {
+        let mut p = self.instance()?;
+        for export in REQUIRED_EXPORTS {
+            if !p.function_exists(export) {
+                return Err(HostError::MissingExport(export.to_string()));
+            }
+        }
+        let v: String = p
+            .call("interface_version", "")
+            .map_err(|e| HostError::Load(format!("interface_version failed: {}", root(&e))))?;
+        if v.trim() != self.loaded.manifest.interface_version.to_string() {
+            return Err(HostError::InterfaceVersion {
+                expected: self.loaded.manifest.interface_version,
+                found: v.chars().take(16).collect(),
+            });
+        }
+        self.release(p);
+        Ok(())
+    }
+
+    pub fn manifest(&self) -> &manifest::Manifest {
+        &self.loaded.manifest
+    }
+
+    pub fn loaded(&self) -> &LoadedManifest {
+        &self.loaded
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn allowed_hosts(&self) -> &[String] {
+        self.outbound.policy().patterns()
+    }
+
+    fn instance(&self) -> Result<Plugin, HostError> {
+        if let Some(p) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
+            return Ok(p);
+        }
+        Plugin::new_from_compiled(&self.compiled).map_err(|e| HostError::Load(root(&e)))
+    }
+
+    fn release(&self, p: Plugin) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(p);
+            }
+        }
+    }
+
+    /// Calls `export` with raw input bytes; returns the raw output text (an envelope).
+    pub fn call_raw(&self, export: &str, input: &[u8]) -> Result<String, HostError> {
+        let mut p = self.instance()?;
+        if !p.function_exists(export) {
+            self.release(p);
+            return Err(HostError::Usage(format!("the connector has no export named {export}")));
+        }
+        let started = Instant::now();
+        let ctx = CallContext { deadline: started + self.timeout };
+        let result: Result<String, extism::Error> = p.call_with_host_context(export, input, ctx);
+        let elapsed = started.elapsed();
+        tracing::debug!(export, elapsed_us = elapsed.as_micros() as u64, ok = result.is_ok(), "connector call");
+        match result {
+            Ok(out) => {
+                self.release(p);
+                if elapsed > self.timeout + Duration::from_millis(250) {
+                    return Err(HostError::Timeout { export: export.into(), ms: self.timeout.as_millis() as u64 });
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                // A trapped instance may hold broken state: it is dropped, never reused.
+                let message = root(&e);
+                if message.contains("fuel") {
+                    return Err(HostError::OutOfFuel { export: export.into() });
+                }
+                Err(HostError::Trap { export: export.into(), message })
+            }
+        }
+    }
+
+    /// Calls `export` with a JSON input and splits the envelope.
+    pub fn call(&self, export: &str, input: &Value) -> CallResult<Value> {
+        let text = self.call_raw(export, input.to_string().as_bytes())?;
+        parse_envelope(export, &text)
+    }
+
+    pub fn describe(&self) -> CallResult<Value> {
+        self.call("describe", &serde_json::json!({}))
+    }
+
+    /// Linear memory of one idle instance, in bytes (for leak checks).
+    pub fn idle_instances(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+}
+
+/// The innermost message of an extism error, on one line, without a backtrace.
+pub fn root(e: &extism::Error) -> String {
+    let text = e.root_cause().to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let first = if first.is_empty() { "unknown failure" } else { first };
+    first.chars().take(300).collect()
+}
+
+/// Shared handle for multi-threaded use.
+pub type SharedHost = Arc<ConnectorHost>;
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<ConnectorHost>();
+    let _ = ValType::I64;
+}

@@ -1,0 +1,265 @@
+//! The connector manifest: parsed, checked against `manifests/manifest.schema.json`, and its
+//! wasm file checked against the pinned SHA-256. Every refusal is one clear line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::HostError;
+
+/// The schema every manifest must satisfy.
+pub const SCHEMA: &str = include_str!("../../manifests/manifest.schema.json");
+
+/// Interface versions this host implements.
+pub const SUPPORTED_INTERFACE_VERSIONS: &[u32] = &[1];
+
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+pub const DEFAULT_HTTP_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_MAX_PAGES: u32 = 512;
+pub const DEFAULT_MAX_HTTP_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+pub const DEFAULT_MAX_FUEL: u64 = 5_000_000_000;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WasmRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Limits {
+    pub max_pages: Option<u32>,
+    pub max_http_response_bytes: Option<u64>,
+    pub max_fuel: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfigKey {
+    pub key: String,
+    pub description: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub test_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub interface_version: u32,
+    pub wasm: WasmRef,
+    pub allowed_hosts: Vec<String>,
+    pub timeout_ms: Option<u64>,
+    pub http_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub platform_config: Vec<ConfigKey>,
+}
+
+/// A manifest that passed every check, with its module's bytes.
+#[derive(Debug, Clone)]
+pub struct LoadedManifest {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub wasm_path: PathBuf,
+    pub wasm: Vec<u8>,
+}
+
+impl Manifest {
+    pub fn timeout_ms(&self) -> u64 {
+        self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)
+    }
+    pub fn http_timeout_ms(&self) -> u64 {
+        self.http_timeout_ms.unwrap_or(DEFAULT_HTTP_TIMEOUT_MS).min(self.timeout_ms())
+    }
+    pub fn max_pages(&self) -> u32 {
+        self.limits.max_pages.unwrap_or(DEFAULT_MAX_PAGES)
+    }
+    pub fn max_http_response_bytes(&self) -> u64 {
+        self.limits.max_http_response_bytes.unwrap_or(DEFAULT_MAX_HTTP_RESPONSE_BYTES)
+    }
+    pub fn max_fuel(&self) -> u64 {
+        self.limits.max_fuel.unwrap_or(DEFAULT_MAX_FUEL)
+    }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA).expect("the embedded manifest schema is JSON");
+        jsonschema::validator_for(&schema).expect("the embedded manifest schema is a valid JSON Schema")
+    })
+}
+
+fn refuse(path: &Path, why: impl std::fmt::Display) -> HostError {
+    HostError::Manifest(format!("manifest {}: {why}", path.display()))
+}
+
+/// Parses and checks a manifest document (no file access).
+pub fn parse(path: &Path, text: &str) -> Result<Manifest, HostError> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        refuse(
+            path,
+            format!("invalid JSON at line {} column {}: {}", e.line(), e.column(), strip_position(&e.to_string())),
+        )
+    })?;
+    let mut errors: Vec<String> = validator()
+        .iter_errors(&doc)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            let at =
+                if at.is_empty() { "(top level)".to_string() } else { at.trim_start_matches('/').replace('/', ".") };
+            format!("{at}: {e}")
+        })
+        .collect();
+    if !errors.is_empty() {
+        errors.sort();
+        errors.truncate(3);
+        return Err(refuse(path, format!("does not match the manifest schema: {}", errors.join("; "))));
+    }
+    let m: Manifest = serde_json::from_value(doc).map_err(|e| refuse(path, e))?;
+    if !SUPPORTED_INTERFACE_VERSIONS.contains(&m.interface_version) {
+        return Err(refuse(
+            path,
+            format!(
+                "interface_version {} is not supported by this host (it supports {:?})",
+                m.interface_version, SUPPORTED_INTERFACE_VERSIONS
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+fn strip_position(s: &str) -> String {
+    s.find(" at line ").map(|i| s[..i].to_string()).unwrap_or_else(|| s.to_string())
+}
+
+/// The lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads, validates and hash-checks a manifest and its module.
+pub fn load(path: &Path) -> Result<LoadedManifest, HostError> {
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(path, format!("cannot be read: {}", io_reason(&e))))?;
+    let manifest = parse(path, &text)?;
+    let wasm_path = path.parent().unwrap_or(Path::new(".")).join(&manifest.wasm.path);
+    let wasm = std::fs::read(&wasm_path).map_err(|e| {
+        refuse(path, format!("wasm file {} cannot be read: {} (run `make build`)", wasm_path.display(), io_reason(&e)))
+    })?;
+    let actual = sha256_hex(&wasm);
+    if actual != manifest.wasm.sha256 {
+        return Err(refuse(
+            path,
+            format!(
+                "wasm file {} has sha256 {actual}, but the manifest pins {}; refusing to load it",
+                wasm_path.display(),
+                manifest.wasm.sha256
+            ),
+        ));
+    }
+    Ok(LoadedManifest { path: path.to_path_buf(), manifest, wasm_path, wasm })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Rewrites the manifest's pinned hash to match its wasm file (the packaging step of
+/// `make build`). Returns the new hash and whether the file changed.
+pub fn pin(path: &Path) -> Result<(String, bool), HostError> {
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(path, format!("cannot be read: {}", io_reason(&e))))?;
+    let manifest = parse(path, &text)?;
+    let wasm_path = path.parent().unwrap_or(Path::new(".")).join(&manifest.wasm.path);
+    let wasm = std::fs::read(&wasm_path)
+        .map_err(|e| refuse(path, format!("wasm file {} cannot be read: {}", wasm_path.display(), io_reason(&e))))?;
+    let actual = sha256_hex(&wasm);
+    if actual == manifest.wasm.sha256 {
+        return Ok((actual, false));
+    }
+    let updated = text.replacen(&manifest.wasm.sha256, &actual, 1);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, updated)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok((actual, true))
+}
+
+/// Platform configuration for the connector: each declared key from its environment variable,
+/// then `overrides` (which may also set test-only keys).
+pub fn platform_config(
+    m: &Manifest,
+    overrides: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, HostError> {
+    let mut out = BTreeMap::new();
+    for k in &m.platform_config {
+        if k.test_only {
+            continue;
+        }
+        if let Some(v) = k.env.as_deref().and_then(|e| std::env::var(e).ok()).filter(|v| !v.is_empty()) {
+            out.insert(k.key.clone(), v);
+        }
+    }
+    for (k, v) in overrides {
+        if !m.platform_config.iter().any(|c| &c.key == k) {
+            return Err(HostError::Usage(format!("platform configuration key {k} is not declared in the manifest")));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    for k in m.platform_config.iter().filter(|k| k.required) {
+        if !out.contains_key(&k.key) {
+            return Err(HostError::Usage(format!(
+                "platform configuration {} is required{}",
+                k.key,
+                k.env.as_deref().map(|e| format!(" (set {e})")).unwrap_or_default()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(text: &str) -> String {
+        parse(Path::new("m.json"), text).unwrap_err().to_string()
+    }
+
+    const GOOD: &str = r#"{"id":"x-y","name":"X","version":"1.0.0","interface_version":1,"wasm":{"path":"a.wasm","sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"allowed_hosts":["a.example"]}"#;
+
+    #[test]
+    fn refusals_name_what_is_wrong() {
+        assert!(parse(Path::new("m.json"), GOOD).is_ok());
+        let m = msg("{\n  \"id\": ,\n}");
+        assert!(m.contains("line 2 column"), "{m}");
+        let m = msg(&GOOD.replace("\"allowed_hosts\":[\"a.example\"]", "\"allowed_hosts\":[\"https://a.example\"]"));
+        assert!(m.contains("allowed_hosts.0"), "{m}");
+        let m = msg(&GOOD.replace("\"name\":\"X\",", ""));
+        assert!(m.contains("name"), "{m}");
+        let m = msg(&GOOD.replace("\"interface_version\":1", "\"interface_version\":2"));
+        assert!(m.contains("interface_version 2 is not supported"), "{m}");
+        let m = msg(&GOOD.replace("}", ",\"extra\":1}"));
+        assert!(m.contains("extra"), "{m}");
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let m = parse(Path::new("m.json"), GOOD).unwrap();
+        assert_eq!(m.timeout_ms(), DEFAULT_TIMEOUT_MS);
+        assert!(m.http_timeout_ms() <= m.timeout_ms());
+    }
+}

@@ -1,0 +1,110 @@
+//! The `connector-host` command line: outputs, exit codes (0 ok, 1 connector error, 2 usage or
+//! host error) and one-line errors. Needs the built plugin (`make build`).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn run(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn validate_manifest() {
+    let ok = run(&["validate-manifest", "manifests/microsoft-entra-id.json"], "");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("ok: microsoft-entra-id"));
+    let bad = run(&["validate-manifest", "manifests/nope.json"], "");
+    assert_eq!(bad.status.code(), Some(2));
+    let err = text(&bad.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nope.json") && err.contains("no such file"));
+}
+
+#[test]
+fn describe_shows_the_panel() {
+    let out = run(&["describe"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let panel = text(&out.stdout);
+    for line in [
+        "Name your connection *",
+        "Scopes *",
+        "Scopes are OAuth 2.0 permissions",
+        "[Fetch data: list_scopes]",
+        "Advanced settings",
+        "Tenant  (text, key tenant)",
+        "Client secret  (secret, key client_secret)",
+        "HTTP view",
+        "token_url: \"https://login.microsoftonline.com/organizations/oauth2/v2.0/token\"",
+        "[ Save and authorize ]",
+    ] {
+        assert!(panel.contains(line), "missing {line:?} in\n{panel}");
+    }
+    assert!(panel.find("Scopes *").unwrap() < panel.find("Advanced settings").unwrap());
+    let json = run(&["describe", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["ok"]["id"], "microsoft-entra-id");
+}
+
+#[test]
+fn call_exit_codes() {
+    let ok = run(
+        &["call", "authorize_url"],
+        r#"{"settings":{"name":"n","scopes":["User.Read"],"client_id":"6731de76-14a6-49ae-97bc-6eba6914391e"},"redirect_uri":"https://a.example/cb","state":"0123456789abcdef","code_verifier":"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}"#,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with(r#"{"ok":{"#));
+    let refused = run(&["call", "authorize_url"], "{}");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stdout).contains(r#""code":"invalid_input""#));
+    let unknown = run(&["call", "no_such_export"], "{}");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(text(&unknown.stderr).lines().count(), 1);
+    let usage = run(&["frobnicate"], "");
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(!text(&usage.stderr).contains("panicked"));
+}
+
+#[test]
+fn classify_as_a_person_reads_it() {
+    let body = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"date":"2026-11-27T10:00:00","request-id":"3ed2d3e5-0b9a-4b1a-8c8f-7a1e2f3d4c5b","client-request-id":"c-1"}}}"#;
+    let out = run(&["classify", "--phase", "graph", "--status", "403"], body);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.starts_with("insufficient_privileges (action: assign_role, not retryable)"), "{t}");
+    assert!(t.contains("Global administrator (maximum permissions)"));
+    assert!(t.contains("request-id 3ed2d3e5-0b9a-4b1a-8c8f-7a1e2f3d4c5b"));
+    let out = run(&["classify", "--phase", "graph", "--status", "429", "--header", "Retry-After: 3", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["code"].as_str(), v["retry_after_seconds"].as_f64()), (Some("throttled"), Some(3.0)));
+    let out = run(
+        &[
+            "classify",
+            "--phase",
+            "authorize",
+            "--query",
+            "error=access_denied&error_description=AADSTS65004%3A+User+declined",
+        ],
+        "",
+    );
+    assert!(text(&out.stdout).starts_with("access_denied (action: reauthorize"));
+    let bad = run(&["classify", "--phase", "graph", "--header", "no colon"], "");
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,0 +1,128 @@
+//! The closed set of failure classes, and what each means for the platform and the person.
+//!
+//! One table: code, default action, retryable, the sentence for the person, the steps to fix
+//! it and the page that explains it. Specific provider codes may sharpen the sentence
+//! (see `aadsts.rs`), never change the meaning of a class.
+
+use serde::Serialize;
+
+/// What the platform should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Retry,
+    RefreshToken,
+    Reauthorize,
+    FixConfiguration,
+    GrantAdminConsent,
+    AssignRole,
+    ContactAdmin,
+    None,
+}
+
+macro_rules! classes {
+    ($( $variant:ident = $code:literal, $action:ident, $retry:literal, $msg:literal, $fix:literal; )*) => {
+        /// A failure class; `as_str` is its stable snake_case code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Class { $( $variant, )* }
+
+        impl Class {
+            pub const ALL: &'static [Class] = &[ $( Class::$variant, )* ];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( Class::$variant => $code, )* }
+            }
+
+            pub fn action(self) -> Action {
+                match self { $( Class::$variant => Action::$action, )* }
+            }
+
+            pub fn retryable(self) -> bool {
+                match self { $( Class::$variant => $retry, )* }
+            }
+
+            /// The default sentence for the person looking at the connection.
+            pub fn message(self) -> &'static str {
+                match self { $( Class::$variant => $msg, )* }
+            }
+
+            /// The default steps to fix it.
+            pub fn remediation(self) -> &'static str {
+                match self { $( Class::$variant => $fix, )* }
+            }
+        }
+    };
+}
+
+/// The three roles that may update sensitive user properties, as the product's help page lists them.
+pub const PRIVILEGED_ROLES_REMEDY: &str = "Give the Microsoft Entra ID account this connection signs in with one of these roles: Global administrator (maximum permissions), Privileged authentication administrator, or Authentication administrator (minimum permissions). An admin assigns roles in the Microsoft Entra admin center under Identity > Roles & admins; then sign in again so the new role is in the token.";
+
+classes! {
+    InsufficientPrivileges = "insufficient_privileges", AssignRole, false,
+        "The signed-in account does not have the privileges this operation needs (Authorization_RequestDenied: Insufficient privileges to complete the operation).",
+        "Give the Microsoft Entra ID account this connection signs in with one of these roles: Global administrator (maximum permissions), Privileged authentication administrator, or Authentication administrator (minimum permissions). An admin assigns roles in the Microsoft Entra admin center under Identity > Roles & admins; then sign in again so the new role is in the token.";
+    ConsentRequired = "consent_required", Reauthorize, false,
+        "The permissions this connection asks for have not been consented to.",
+        "Sign in again (Save and authorize) and accept the permissions. If your organization does not let users consent, ask an administrator to grant admin consent for the app.";
+    AdminConsentRequired = "admin_consent_required", GrantAdminConsent, false,
+        "An administrator must consent to the permissions this connection asks for.",
+        "Ask a Global administrator or Privileged role administrator of the tenant to open the connection's admin consent link (or, in the Microsoft Entra admin center, Enterprise applications > the app > Permissions > Grant admin consent), then sign in again.";
+    ReauthorizationRequired = "reauthorization_required", Reauthorize, false,
+        "The connection's sign-in is no longer valid and someone must sign in again.",
+        "Open the connection and click Save and authorize to sign in with Microsoft again.";
+    TokenExpired = "token_expired", RefreshToken, true,
+        "The access token has expired or is not valid any more.",
+        "Refresh the token and repeat the request; if the refresh fails, sign in again.";
+    InvalidClient = "invalid_client", FixConfiguration, false,
+        "Microsoft Entra ID did not accept the app registration's credentials.",
+        "Check the connection's client ID and client secret against the app registration (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), and that the app exists in this tenant and cloud.";
+    ClientSecretExpired = "client_secret_expired", FixConfiguration, false,
+        "The client secret of the app registration has expired.",
+        "Create a new client secret in the Microsoft Entra admin center (App registrations > the app > Certificates & secrets > New client secret), put its value in the connection (or the platform's app configuration), and sign in again.";
+    RedirectUriMismatch = "redirect_uri_mismatch", FixConfiguration, false,
+        "The redirect URI the platform uses is not registered on the app.",
+        "Add the platform's redirect URI to the app registration (Microsoft Entra admin center > App registrations > the app > Authentication > Add a platform > Web), exactly as the platform shows it, then try again.";
+    InvalidScope = "invalid_scope", FixConfiguration, false,
+        "One of the connection's scopes is not valid for this app or resource.",
+        "Check the connection's scopes against the API permissions of the app registration; remove unknown scopes and keep the scopes of one resource per connection.";
+    TenantNotFound = "tenant_not_found", FixConfiguration, false,
+        "The tenant in the connection's settings was not found.",
+        "Check the tenant setting (a tenant ID, a verified domain or organizations) and that the cloud setting matches where the tenant lives.";
+    WrongCloud = "wrong_cloud", FixConfiguration, false,
+        "The tenant or app belongs to another Microsoft cloud than the one the connection uses.",
+        "Set the connection's cloud to the one the tenant lives in (global, US Government or China) and use an app registration from that cloud.";
+    UserNotInTenant = "user_not_in_tenant", Reauthorize, false,
+        "The account used to sign in does not belong to the connection's tenant.",
+        "Sign in again with an account of the tenant, or ask an administrator to invite the account as a guest.";
+    MfaRequired = "mfa_required", Reauthorize, false,
+        "Multi-factor authentication is required.",
+        "Sign in again (Save and authorize) and complete the multi-factor authentication prompt; set it up first if you have not registered a method.";
+    BlockedByPolicy = "blocked_by_policy", ContactAdmin, false,
+        "A Conditional Access or security policy of the tenant blocked the sign-in.",
+        "Ask an administrator to review the sign-in logs (Microsoft Entra admin center > Sign-in logs, using the correlation ID below) and the Conditional Access policy that applies to this app.";
+    AccessDenied = "access_denied", Reauthorize, false,
+        "The sign-in was cancelled or access was denied.",
+        "Sign in again and click Accept on the permission review; if access is denied again, ask an administrator whether you may use this app.";
+    Throttled = "throttled", Retry, true,
+        "Microsoft is limiting the rate of requests; the platform will retry after the wait it asked for.",
+        "Nothing to do: the request is retried after the wait. If it keeps happening, reduce how often the connection is used.";
+    Transient = "transient", Retry, true,
+        "Microsoft or the network failed for a moment; the platform will retry.",
+        "Nothing to do: the request is retried with a growing wait. If it keeps failing, check Microsoft's service health and the platform's network.";
+    NotFound = "not_found", None, false,
+        "The requested object was not found.",
+        "Check that the object exists and that the connection's account can see it.";
+    InvalidRequest = "invalid_request", FixConfiguration, false,
+        "Microsoft Entra ID refused the request as malformed.",
+        "Check the connection's settings; if they are right, report the error with the trace and correlation IDs below.";
+    ClaimsChallenge = "claims_challenge", Reauthorize, false,
+        "Microsoft needs a fresh sign-in to meet a Conditional Access requirement (claims challenge).",
+        "Sign in again; the platform passes the requested claims to the sign-in so the requirement can be met.";
+    BlockedHost = "blocked_host", FixConfiguration, false,
+        "The connector tried to reach a host its manifest does not allow, and the request was stopped.",
+        "Check the connection's cloud setting and the connector manifest's allowed hosts; a redirect to another host is never followed.";
+    Unknown = "unknown", None, false,
+        "The request failed for a reason the connector does not recognize.",
+        "Try again later; if it keeps failing, report the error with the trace and correlation IDs below.";
+}

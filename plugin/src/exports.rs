@@ -1,0 +1,95 @@
+//! The extism export layer: read the input bytes and the platform configuration, call the core,
+//! return its envelope. Every export answers with an envelope; an extism error means the call
+//! itself failed, never that the connector refused.
+
+use extism_pdk::*;
+
+use crate::api;
+use crate::http::{HttpClient, HttpOutcome, HttpRequest, TransportError};
+use crate::secret::Secret;
+use crate::settings::Platform;
+
+#[host_fn]
+extern "ExtismHost" {
+    fn connector_http(request: Json<HttpRequest>) -> Json<HttpOutcome>;
+}
+
+/// Outbound HTTP through the host's `connector_http` function.
+struct HostHttp;
+
+impl HttpClient for HostHttp {
+    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
+        match unsafe { connector_http(Json(request.clone())) } {
+            Ok(Json(outcome)) => outcome,
+            Err(_) => HttpOutcome::TransportError(TransportError {
+                kind: "io".into(),
+                message: "the host could not carry out the request".into(),
+            }),
+        }
+    }
+}
+
+fn platform() -> Platform {
+    let get = |k: &str| config::get(k).ok().flatten().filter(|v| !v.is_empty());
+    Platform {
+        client_id: get("client_id"),
+        client_secret: get("client_secret").map(Secret::new),
+        login_base_url: get("login_base_url"),
+        graph_base_url: get("graph_base_url"),
+    }
+}
+
+fn run(export: &str, input: Vec<u8>) -> FnResult<String> {
+    Ok(api::call(export, &input, &platform(), &mut HostHttp))
+}
+
+/// The interface version this plugin implements; the host checks it at load.
+#[plugin_fn]
+pub fn interface_version(_: ()) -> FnResult<String> {
+    Ok("1".into())
+}
+
+#[plugin_fn]
+pub fn describe(input: Vec<u8>) -> FnResult<String> {
+    run("describe", input)
+}
+
+#[plugin_fn]
+pub fn list_scopes(input: Vec<u8>) -> FnResult<String> {
+    run("list_scopes", input)
+}
+
+#[plugin_fn]
+pub fn authorize_url(input: Vec<u8>) -> FnResult<String> {
+    run("authorize_url", input)
+}
+
+#[plugin_fn]
+pub fn admin_consent_url(input: Vec<u8>) -> FnResult<String> {
+    run("admin_consent_url", input)
+}
+
+#[plugin_fn]
+pub fn exchange_code(input: Vec<u8>) -> FnResult<String> {
+    run("exchange_code", input)
+}
+
+#[plugin_fn]
+pub fn refresh_token(input: Vec<u8>) -> FnResult<String> {
+    run("refresh_token", input)
+}
+
+#[plugin_fn]
+pub fn client_credentials(input: Vec<u8>) -> FnResult<String> {
+    run("client_credentials", input)
+}
+
+#[plugin_fn]
+pub fn test_connection(input: Vec<u8>) -> FnResult<String> {
+    run("test_connection", input)
+}
+
+#[plugin_fn]
+pub fn classify_error(input: Vec<u8>) -> FnResult<String> {
+    run("classify_error", input)
+}

@@ -1,0 +1,174 @@
+//! Strict decoding of an export's input document.
+//!
+//! Every export takes one JSON document. Anything malformed (not UTF-8, not JSON, a wrong type,
+//! a missing or unknown field, an unknown enum value, an oversized value) becomes an
+//! `invalid_input` error that names the field by its path (`settings.scopes[2]`, `$` for the
+//! document itself). Nothing here panics.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{CResult, ConnectorError};
+
+/// Largest input document accepted, in bytes. Real inputs are a few KiB; a Graph error body
+/// given to `classify_error` may be larger, so the limit is generous.
+pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Nesting deeper than this is refused before serde sees it (serde_json's own limit is 128).
+pub const MAX_DEPTH: usize = 64;
+
+/// Decodes `bytes` into `T`, naming the offending field on failure.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CResult<T> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(ConnectorError::invalid(
+            "$",
+            format!("The input is {} bytes; at most {MAX_INPUT_BYTES} bytes are accepted.", bytes.len()),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ConnectorError::invalid("$", format!("The input is not valid UTF-8 (at byte {}).", e.valid_up_to()))
+    })?;
+    if nesting_depth(text) > MAX_DEPTH {
+        return Err(ConnectorError::invalid("$", format!("The input nests deeper than {MAX_DEPTH} levels.")));
+    }
+    // serde would also read a struct from a JSON array (by position): inputs are objects.
+    if !text.trim_start().starts_with('{') {
+        return Err(ConnectorError::invalid("$", "The input must be a JSON object."));
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = describe_serde_error(&inner);
+        ConnectorError::invalid(field_path(&path, &inner.to_string()), message)
+    })?;
+    Ok(value)
+}
+
+/// The greatest bracket depth outside strings; cheap and never fails.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// serde reports a missing field at its parent's path; name the field itself.
+fn field_path(path: &str, message: &str) -> String {
+    let base = if path == "." || path.is_empty() { String::new() } else { path.to_string() };
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+    match missing.or(unknown) {
+        Some(name) if base.is_empty() => name.to_string(),
+        Some(name) if !base.ends_with(name) => format!("{base}.{name}"),
+        _ if base.is_empty() => "$".to_string(),
+        _ => base,
+    }
+}
+
+/// serde_json's message without its " at line 1 column 7" suffix, with a capital and a stop.
+fn describe_serde_error(e: &serde_json::Error) -> String {
+    let raw = e.to_string();
+    let cut = raw.find(" at line ").map(|i| &raw[..i]).unwrap_or(&raw);
+    let text = match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("the input is not valid JSON ({cut}, line {} column {})", e.line(), e.column())
+        }
+        _ => cut.to_string(),
+    };
+    // Values never appear in serde's messages about types; keep the message short anyway.
+    let text: String = text.chars().take(300).collect();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => "The input is not acceptable.".to_string(),
+    }
+}
+
+/// Refuses a string longer than `max` characters.
+pub fn check_len(field: &str, value: &str, max: usize) -> CResult<()> {
+    if value.chars().count() > max {
+        return Err(ConnectorError::invalid(field, format!("{field} is longer than {max} characters.")));
+    }
+    Ok(())
+}
+
+/// Refuses an empty (or all-whitespace) string.
+pub fn check_present(field: &str, value: &str) -> CResult<()> {
+    if value.trim().is_empty() {
+        return Err(ConnectorError::invalid(field, format!("{field} must not be empty.")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        settings: Inner,
+        now: i64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        scopes: Vec<String>,
+    }
+
+    fn field_of(input: &[u8]) -> String {
+        match decode::<Outer>(input) {
+            Err(ConnectorError::Plain { field, .. }) => field.unwrap(),
+            other => panic!("expected invalid_input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_offending_field() {
+        assert_eq!(field_of(br#"{"settings":{"scopes":["a",1]},"now":1}"#), "settings.scopes[1]");
+        assert_eq!(field_of(br#"{"settings":{"scopes":[]}}"#), "now");
+        assert_eq!(field_of(br#"{"settings":{}, "now": 1}"#), "settings.scopes");
+        assert_eq!(field_of(br#"{"settings":{"scopes":[],"x":1},"now":1}"#), "settings.x");
+        assert_eq!(field_of(br#"{"settings":{"scopes":[]},"now":"soon"}"#), "now");
+        assert_eq!(field_of(b"not json"), "$");
+        assert_eq!(field_of(b"\xff\xfe"), "$");
+        assert_eq!(field_of(b"[{}, 1]"), "$");
+        assert_eq!(field_of(br#"{"settings":{"scopes":[]},"now":99999999999999999999}"#), "now");
+        assert_eq!(field_of(br#"{"settings":{"scopes":[]},"now":1e400}"#), "now");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_and_huge_input() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(field_of(deep.as_bytes()), "$");
+        let huge = vec![b' '; MAX_INPUT_BYTES + 1];
+        assert_eq!(field_of(&huge), "$");
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        assert_eq!(nesting_depth(r#"{"a":"[[[[[\"[[["}"#), 1);
+    }
+}

@@ -1,0 +1,27 @@
+//! Microsoft Entra ID connector (interface v1).
+//!
+//! The protocol core is plain Rust that builds and tests natively: settings, scopes, PKCE, the
+//! authorize and admin consent URLs, token requests and responses, id_token checks, Graph calls
+//! and error classification. `exports` (wasm32 only) is the thin extism layer over [`api::call`].
+
+pub mod api;
+pub mod authorize;
+pub mod catalog;
+pub mod classify;
+pub mod cloud;
+pub mod describe;
+pub mod encode;
+pub mod error;
+pub mod graph;
+pub mod http;
+pub mod idtoken;
+pub mod input;
+pub mod jwt;
+pub mod pkce;
+pub mod scopes;
+pub mod secret;
+pub mod settings;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod exports;

@@ -1,0 +1,369 @@
+//! The connection's settings: what the user entered in the "Create connection" panel,
+//! validated once into typed values. The core never sees the raw map.
+
+use serde::Deserialize;
+
+use crate::cloud::{Cloud, Endpoints};
+use crate::error::{CResult, ConnectorError, ErrorCode};
+use crate::input::{check_len, check_present};
+use crate::scopes::ScopeSet;
+use crate::secret::Secret;
+
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Settings as entered (interface v1 `settings`). Empty strings count as "not set".
+#[derive(Debug, Clone, Default)]
+pub struct RawSettings {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub tenant: Option<String>,
+    pub cloud: Option<String>,
+    pub grant: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub prompt: Option<String>,
+    pub login_hint: Option<String>,
+    pub domain_hint: Option<String>,
+}
+
+/// The field list serde reads (remote derive), so that [`RawSettings`] can insist on an object.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, remote = "RawSettings")]
+struct RawSettingsDef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub cloud: Option<String>,
+    #[serde(default)]
+    pub grant: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub prompt: Option<String>,
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    #[serde(default)]
+    pub domain_hint: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawSettings {
+    /// Only a JSON object: serde's derive would also read a struct from an array, by position.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> serde::de::Visitor<'de> for Object {
+            type Value = RawSettings;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of settings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawSettings, A::Error> {
+                RawSettingsDef::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
+
+/// What the platform configures for the connector (never the end user): its own app
+/// registration, and, for a test harness only, where the login and Graph endpoints are.
+#[derive(Debug, Clone, Default)]
+pub struct Platform {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub login_base_url: Option<String>,
+    pub graph_base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    AuthorizationCode,
+    ClientCredentials,
+}
+
+impl Grant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+pub const PROMPTS: [&str; 4] = ["select_account", "consent", "login", "none"];
+
+/// The app registration the connection signs in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    /// None: a public client, which must not send a secret (AADSTS700025).
+    pub secret: Option<Secret>,
+    /// True when the user brought their own app registration.
+    pub own_app: bool,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub scopes: ScopeSet,
+    pub tenant: String,
+    pub cloud: &'static Cloud,
+    pub grant: Grant,
+    pub client: Client,
+    pub prompt: &'static str,
+    pub login_hint: Option<String>,
+    pub domain_hint: Option<String>,
+    pub endpoints: Endpoints,
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A DNS name of at least two labels (contoso.onmicrosoft.com).
+pub fn is_domain(s: &str) -> bool {
+    s.len() <= 253
+        && s.contains('.')
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> CResult<()> {
+    check_len(field, value, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(ConnectorError::invalid(field, format!("{field} must not contain control characters.")));
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Validates `raw` against the platform's configuration.
+    pub fn validate(raw: &RawSettings, platform: &Platform) -> CResult<Settings> {
+        let name = raw.name.trim();
+        check_present("settings.name", name).map_err(|_| {
+            ConnectorError::invalid("settings.name", "Name your connection: enter a clear and distinguishable name.")
+        })?;
+        check_text("settings.name", name, MAX_NAME_LEN)?;
+
+        let cloud_id = non_empty(&raw.cloud).unwrap_or("global");
+        let cloud = Cloud::by_id(cloud_id).ok_or_else(|| {
+            ConnectorError::invalid(
+                "settings.cloud",
+                format!("Unknown cloud; choose one of {}.", Cloud::ids().join(", ")),
+            )
+        })?;
+
+        let grant = match non_empty(&raw.grant).unwrap_or("authorization_code") {
+            "authorization_code" => Grant::AuthorizationCode,
+            "client_credentials" => Grant::ClientCredentials,
+            _ => return Err(ConnectorError::invalid(
+                "settings.grant",
+                "Unknown grant; choose authorization_code (a user signs in) or client_credentials (app-only access).",
+            )),
+        };
+
+        let tenant = Self::tenant(non_empty(&raw.tenant).unwrap_or("organizations"), grant)?;
+        let scopes = ScopeSet::parse(&raw.scopes, &cloud.graph_resource())?;
+        let client = Self::client(raw, platform, grant)?;
+
+        let prompt_in = non_empty(&raw.prompt).unwrap_or("select_account");
+        let prompt = PROMPTS.iter().copied().find(|p| *p == prompt_in).ok_or_else(|| {
+            ConnectorError::invalid("settings.prompt", format!("Unknown prompt; choose one of {}.", PROMPTS.join(", ")))
+        })?;
+
+        let login_hint = non_empty(&raw.login_hint).map(str::to_string);
+        if let Some(h) = &login_hint {
+            check_text("settings.login_hint", h, 256)?;
+        }
+        let domain_hint = non_empty(&raw.domain_hint).map(str::to_string);
+        if let Some(h) = &domain_hint {
+            if !is_domain(h) && h != "consumers" && h != "organizations" {
+                return Err(ConnectorError::invalid(
+                    "settings.domain_hint",
+                    "The domain hint must be a domain such as contoso.com.",
+                ));
+            }
+        }
+
+        let endpoints =
+            Endpoints::for_cloud(cloud, platform.login_base_url.as_deref(), platform.graph_base_url.as_deref());
+        Ok(Settings {
+            name: name.to_string(),
+            scopes,
+            tenant,
+            cloud,
+            grant,
+            client,
+            prompt,
+            login_hint,
+            domain_hint,
+            endpoints,
+        })
+    }
+
+    fn tenant(t: &str, grant: Grant) -> CResult<String> {
+        const FIELD: &str = "settings.tenant";
+        let lower = t.to_ascii_lowercase();
+        match lower.as_str() {
+            "consumers" => Err(ConnectorError::invalid(
+                FIELD,
+                "Personal Microsoft accounts (consumers) are not Entra ID accounts; use organizations, your tenant ID or your domain.",
+            )),
+            "common" | "organizations" if grant == Grant::ClientCredentials => Err(ConnectorError::invalid(
+                FIELD,
+                "App-only access (client credentials) needs your tenant ID or domain, not common or organizations (AADSTS9001023).",
+            )),
+            "common" | "organizations" => Ok(lower),
+            _ if is_guid(&lower) || is_domain(&lower) => Ok(lower),
+            _ => Err(ConnectorError::invalid(
+                FIELD,
+                "The tenant must be a tenant ID (a GUID), a verified domain such as contoso.onmicrosoft.com, organizations or common.",
+            )),
+        }
+    }
+
+    fn client(raw: &RawSettings, platform: &Platform, grant: Grant) -> CResult<Client> {
+        let own_secret = raw.client_secret.as_ref().filter(|s| !s.expose().trim().is_empty());
+        let client = match non_empty(&raw.client_id) {
+            Some(id) => {
+                if !is_guid(id) {
+                    return Err(ConnectorError::invalid(
+                        "settings.client_id",
+                        "The client ID is the Application (client) ID of your app registration, a GUID such as 00000000-0000-0000-0000-000000000000.",
+                    ));
+                }
+                if let Some(s) = own_secret {
+                    if s.len() > 1024 || s.expose().chars().any(char::is_control) {
+                        return Err(ConnectorError::invalid(
+                            "settings.client_secret",
+                            "The client secret is not a valid secret value.",
+                        ));
+                    }
+                }
+                Client { id: id.to_ascii_lowercase(), secret: own_secret.cloned(), own_app: true }
+            }
+            None => {
+                if own_secret.is_some() {
+                    return Err(ConnectorError::invalid(
+                        "settings.client_secret",
+                        "A client secret goes with your own client ID: enter the client ID too, or leave both empty to use the platform's app.",
+                    ));
+                }
+                let id = platform.client_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+                let Some(id) = id else {
+                    return Err(ConnectorError::plain(
+                        ErrorCode::NotConfigured,
+                        "The platform has no Microsoft Entra ID app registration configured: enter your own client ID, or ask the platform administrator to configure one.",
+                    ));
+                };
+                Client {
+                    id: id.to_string(),
+                    secret: platform.client_secret.clone().filter(|s| !s.is_empty()),
+                    own_app: false,
+                }
+            }
+        };
+        if grant == Grant::ClientCredentials && client.secret.is_none() {
+            return Err(ConnectorError::invalid(
+                "settings.client_secret",
+                "App-only access (client credentials) needs a client secret of the app registration.",
+            ));
+        }
+        Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn raw() -> RawSettings {
+        RawSettings { name: "HR directory".into(), scopes: vec!["User.Read".into()], ..Default::default() }
+    }
+
+    fn platform() -> Platform {
+        Platform {
+            client_id: Some("11111111-2222-3333-4444-555555555555".into()),
+            client_secret: Some(Secret::new("platform-secret")),
+            ..Default::default()
+        }
+    }
+
+    fn field(r: RawSettings) -> String {
+        let e = Settings::validate(&r, &platform()).unwrap_err();
+        e.field().unwrap_or(e.code()).to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::validate(&raw(), &platform()).unwrap();
+        assert_eq!(s.tenant, "organizations");
+        assert_eq!(s.cloud.id, "global");
+        assert_eq!(s.grant, Grant::AuthorizationCode);
+        assert_eq!(s.prompt, "select_account");
+        assert!(!s.client.own_app);
+        assert_eq!(s.endpoints.login_base, "https://login.microsoftonline.com");
+    }
+
+    #[test]
+    fn each_bad_setting_names_its_field() {
+        assert_eq!(field(RawSettings { name: "  ".into(), ..raw() }), "settings.name");
+        assert_eq!(field(RawSettings { name: "x".repeat(101), ..raw() }), "settings.name");
+        assert_eq!(field(RawSettings { scopes: vec![], ..raw() }), "settings.scopes");
+        assert_eq!(field(RawSettings { tenant: Some("not a tenant".into()), ..raw() }), "settings.tenant");
+        assert_eq!(field(RawSettings { tenant: Some("consumers".into()), ..raw() }), "settings.tenant");
+        assert_eq!(field(RawSettings { cloud: Some("germany".into()), ..raw() }), "settings.cloud");
+        assert_eq!(field(RawSettings { client_id: Some("my-app".into()), ..raw() }), "settings.client_id");
+        assert_eq!(field(RawSettings { grant: Some("password".into()), ..raw() }), "settings.grant");
+        assert_eq!(field(RawSettings { prompt: Some("always".into()), ..raw() }), "settings.prompt");
+        assert_eq!(
+            field(RawSettings { grant: Some("client_credentials".into()), tenant: Some("common".into()), ..raw() }),
+            "settings.tenant"
+        );
+        assert_eq!(field(RawSettings { client_secret: Some(Secret::new("x")), ..raw() }), "settings.client_secret");
+    }
+
+    #[test]
+    fn own_app_without_secret_is_a_public_client() {
+        let s = Settings::validate(
+            &RawSettings { client_id: Some("AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee".into()), ..raw() },
+            &platform(),
+        )
+        .unwrap();
+        assert!(s.client.own_app);
+        assert_eq!(s.client.secret, None);
+        assert_eq!(s.client.id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+    }
+
+    #[test]
+    fn no_app_anywhere_is_not_configured() {
+        let e = Settings::validate(&raw(), &Platform::default()).unwrap_err();
+        assert_eq!(e.code(), "not_configured");
+    }
+
+    #[test]
+    fn guid_and_domain() {
+        assert!(is_guid("72f988bf-86f1-41af-91ab-2d7cd011db47"));
+        assert!(!is_guid("72f988bf-86f1-41af-91ab-2d7cd011db4"));
+        assert!(is_domain("contoso.onmicrosoft.com"));
+        assert!(!is_domain("contoso"));
+        assert!(!is_domain("-bad.com"));
+    }
+}

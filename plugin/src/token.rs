@@ -1,0 +1,293 @@
+//! Token requests and responses (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow,
+//! refresh-tokens, v2-oauth2-client-creds-grant-flow).
+//!
+//! Building a request and reading its answer are pure functions; `run` sends through any
+//! [`HttpClient`]. Refresh tokens rotate: the new one is returned and must be stored before the
+//! new access token is used.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::authorize::check_redirect_uri;
+use crate::classify::{self, Phase};
+use crate::encode;
+use crate::error::{CResult, ConnectorError, ErrorCode};
+use crate::http::{HttpClient, HttpOutcome, HttpRequest};
+use crate::idtoken::{self, Identity};
+use crate::pkce;
+use crate::scopes::split_granted;
+use crate::secret::Secret;
+use crate::settings::{Grant, Platform, RawSettings, Settings};
+
+/// Unix seconds between 2001 and 2514: anything else is not a clock reading.
+pub fn check_now(now: i64) -> CResult<()> {
+    if (1_000_000_000..=17_179_869_184).contains(&now) {
+        Ok(())
+    } else {
+        Err(ConnectorError::invalid("now", "now must be the current time in Unix seconds."))
+    }
+}
+
+fn check_secret_len(field: &str, s: &Secret, max: usize) -> CResult<()> {
+    if s.is_empty() {
+        return Err(ConnectorError::invalid(field, format!("{field} must not be empty.")));
+    }
+    if s.len() > max {
+        return Err(ConnectorError::invalid(field, format!("{field} is longer than {max} bytes.")));
+    }
+    if s.expose().bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(ConnectorError::invalid(field, format!("{field} contains spaces or control characters.")));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeInput {
+    pub settings: RawSettings,
+    pub redirect_uri: String,
+    pub code: Secret,
+    pub code_verifier: Secret,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshInput {
+    pub settings: RawSettings,
+    /// Required for delegated connections; app-only connections have none.
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    pub now: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentialsInput {
+    pub settings: RawSettings,
+    pub now: i64,
+}
+
+/// The token set handed to the platform.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub token_type: String,
+    /// Unix seconds: the host's `now` plus `expires_in`.
+    pub expires_at: i64,
+    pub expires_in: i64,
+    /// Granted scopes (as requested when the answer names none).
+    pub scopes: Vec<String>,
+    /// The refresh token to store; on refresh, the NEW one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// On refresh: whether a new refresh token came back (if not, keep the current one).
+    pub refresh_token_rotated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    pub grant: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The form body of the token request (fields in the documented order).
+pub fn code_request(s: &Settings, redirect_uri: &str, code: &Secret, verifier: &Secret) -> HttpRequest {
+    let scope = s.scopes.delegated_request();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("client_id", &s.client.id),
+        ("grant_type", "authorization_code"),
+        ("scope", &scope),
+        ("code", code.expose()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier.expose()),
+    ];
+    if let Some(secret) = &s.client.secret {
+        fields.push(("client_secret", secret.expose()));
+    }
+    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+}
+
+pub fn refresh_request(s: &Settings, refresh_token: &Secret) -> HttpRequest {
+    let scope = s.scopes.delegated_request();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("client_id", &s.client.id),
+        ("grant_type", "refresh_token"),
+        ("scope", &scope),
+        ("refresh_token", refresh_token.expose()),
+    ];
+    if let Some(secret) = &s.client.secret {
+        fields.push(("client_secret", secret.expose()));
+    }
+    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+}
+
+pub fn client_credentials_request(s: &Settings) -> HttpRequest {
+    let scope = s.scopes.app_request();
+    let secret = s.client.secret.as_ref().map(Secret::expose).unwrap_or_default();
+    let fields: Vec<(&str, &str)> = vec![
+        ("client_id", &s.client.id),
+        ("grant_type", "client_credentials"),
+        ("scope", &scope),
+        ("client_secret", secret),
+    ];
+    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+}
+
+/// What a successful token answer holds.
+#[derive(Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    expires_in: Option<Value>,
+    #[serde(default)]
+    access_token: Option<Secret>,
+    #[serde(default)]
+    refresh_token: Option<Secret>,
+    #[serde(default)]
+    id_token: Option<Secret>,
+}
+
+/// What the id_token must match.
+pub struct Expect<'a> {
+    pub nonce: Option<&'a str>,
+    pub now: i64,
+}
+
+fn invalid_response(why: &str) -> ConnectorError {
+    ConnectorError::plain(
+        ErrorCode::InvalidResponse,
+        format!("Microsoft Entra ID answered the token request with something that is not a token response: {why}."),
+    )
+}
+
+/// Reads a 2xx token answer into a token set.
+pub fn parse_token_response(s: &Settings, body: &str, grant: &'static str, expect: &Expect) -> CResult<TokenSet> {
+    let r: TokenResponse =
+        serde_json::from_str(body).map_err(|_| invalid_response("the body is not a JSON token response"))?;
+    let access_token = r.access_token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_response("no access_token"))?;
+    let expires_in = match &r.expires_in {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .filter(|e| (0..=31_536_000).contains(e))
+    .ok_or_else(|| invalid_response("no valid expires_in"))?;
+    let token_type = r.token_type.unwrap_or_else(|| "Bearer".into());
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(invalid_response("the token type is not Bearer"));
+    }
+    let mut notes = Vec::new();
+    let scopes = match r.scope.as_deref().map(split_granted) {
+        Some(v) if !v.is_empty() => v,
+        _ => {
+            let requested =
+                if grant == "client_credentials" { s.scopes.app_request() } else { s.scopes.delegated_request() };
+            requested.split(' ').map(str::to_string).collect()
+        }
+    };
+    let identity = match &r.id_token {
+        Some(t) => Some(idtoken::validate(t, s, expect)?),
+        None if grant == "client_credentials" => idtoken::app_identity(&access_token),
+        None => None,
+    };
+    let rotated = r.refresh_token.as_ref().is_some_and(|t| !t.is_empty());
+    if grant == "refresh_token" && !rotated {
+        notes.push("Microsoft did not return a new refresh token; keep the current one.".to_string());
+    }
+    if grant == "authorization_code" && !rotated {
+        notes.push("No refresh token was issued (offline_access was not granted); someone must sign in again when the access token expires.".to_string());
+    }
+    Ok(TokenSet {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_at: expect.now.saturating_add(expires_in),
+        expires_in,
+        scopes,
+        refresh_token: r.refresh_token.filter(|t| !t.is_empty()),
+        refresh_token_rotated: rotated,
+        id_token: r.id_token,
+        identity,
+        grant,
+        notes,
+    })
+}
+
+/// Sends a token request and reads the answer, classifying any failure.
+fn run(
+    http: &mut dyn HttpClient,
+    s: &Settings,
+    request: HttpRequest,
+    phase: Phase,
+    grant: &'static str,
+    expect: &Expect,
+    redirect_uri: Option<&str>,
+) -> CResult<TokenSet> {
+    match http.send(&request) {
+        HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(phase, &t))),
+        HttpOutcome::Response(r) if r.is_success() && !r.truncated => parse_token_response(s, &r.body, grant, expect),
+        HttpOutcome::Response(r) => Err(ConnectorError::classified(classify::from_response(phase, &r, redirect_uri))),
+    }
+}
+
+pub fn exchange_code(input: &ExchangeInput, platform: &Platform, http: &mut dyn HttpClient) -> CResult<TokenSet> {
+    let s = Settings::validate(&input.settings, platform)?;
+    if s.grant == Grant::ClientCredentials {
+        return Err(ConnectorError::invalid(
+            "settings.grant",
+            "App-only connections (client credentials) have no authorization code; use the client_credentials export.",
+        ));
+    }
+    check_redirect_uri("redirect_uri", &input.redirect_uri)?;
+    check_secret_len("code", &input.code, 4096)?;
+    pkce::check_verifier("code_verifier", &input.code_verifier)?;
+    if let Some(n) = &input.nonce {
+        crate::authorize::check_opaque("nonce", n)?;
+    }
+    check_now(input.now)?;
+    let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier);
+    let expect = Expect { nonce: input.nonce.as_deref(), now: input.now };
+    run(http, &s, request, Phase::Token, "authorization_code", &expect, Some(&input.redirect_uri))
+}
+
+pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn HttpClient) -> CResult<TokenSet> {
+    let s = Settings::validate(&input.settings, platform)?;
+    check_now(input.now)?;
+    if s.grant == Grant::ClientCredentials {
+        // App-only connections have no refresh token: they get a new token instead.
+        let expect = Expect { nonce: None, now: input.now };
+        return run(http, &s, client_credentials_request(&s), Phase::Refresh, "client_credentials", &expect, None);
+    }
+    let Some(rt) = &input.refresh_token else {
+        return Err(ConnectorError::invalid(
+            "refresh_token",
+            "refresh_token is required for a connection with a signed-in user.",
+        ));
+    };
+    check_secret_len("refresh_token", rt, 16 * 1024)?;
+    let expect = Expect { nonce: None, now: input.now };
+    run(http, &s, refresh_request(&s, rt), Phase::Refresh, "refresh_token", &expect, None)
+}
+
+pub fn client_credentials(
+    input: &ClientCredentialsInput,
+    platform: &Platform,
+    http: &mut dyn HttpClient,
+) -> CResult<TokenSet> {
+    let s = Settings::validate(&input.settings, platform)?;
+    if s.grant != Grant::ClientCredentials {
+        return Err(ConnectorError::invalid("settings.grant", "Set grant to client_credentials for app-only access."));
+    }
+    check_now(input.now)?;
+    let expect = Expect { nonce: None, now: input.now };
+    run(http, &s, client_credentials_request(&s), Phase::Token, "client_credentials", &expect, None)
+}
+
+#[cfg(test)]
+mod tests;

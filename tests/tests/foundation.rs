@@ -1,0 +1,296 @@
+//! Interface v1 through the real .wasm: describe, malformed input on every export, manifest
+//! refusals, blocked hosts (directly and through a redirect), and calls that do not disturb
+//! each other.
+
+use std::time::{Duration, Instant};
+
+use e2e::*;
+use host_harness::{ConnectorHost, HostError, LoadOptions};
+use serde_json::{json, Value};
+
+fn settings() -> Value {
+    json!({"name": "Directory", "scopes": ["User.Read"]})
+}
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A valid input for each export (that makes no request).
+fn valid_inputs() -> Vec<(&'static str, Value)> {
+    vec![
+        ("describe", json!({})),
+        ("list_scopes", json!({})),
+        (
+            "authorize_url",
+            json!({"settings": settings(), "redirect_uri": "https://app.example.com/cb", "state": "s".repeat(32), "code_verifier": VERIFIER}),
+        ),
+        (
+            "admin_consent_url",
+            json!({"settings": settings(), "redirect_uri": "https://app.example.com/cb", "state": "s".repeat(32)}),
+        ),
+        (
+            "exchange_code",
+            json!({"settings": settings(), "redirect_uri": "https://app.example.com/cb", "code": "c", "code_verifier": VERIFIER, "now": 1_800_000_000}),
+        ),
+        ("refresh_token", json!({"settings": settings(), "refresh_token": "r", "now": 1_800_000_000})),
+        ("test_connection", json!({"settings": settings(), "access_token": "t"})),
+        ("classify_error", json!({"phase": "token", "status": 400})),
+    ]
+}
+
+fn error_of(export: &str, input: &[u8]) -> host_harness::ConnectorError {
+    let text = shared_host().call_raw(export, input).unwrap_or_else(|e| panic!("{export}: host error {e}"));
+    host_harness::error::parse_envelope(export, &text)
+        .unwrap()
+        .expect_err(&format!("{export} accepted {:?}", String::from_utf8_lossy(&input[..input.len().min(80)])))
+}
+
+#[test]
+fn describe_is_the_connection_panel() {
+    let d = shared_host().describe().unwrap().unwrap();
+    assert_eq!(d["id"], "microsoft-entra-id");
+    assert_eq!(d["interface_version"], 1);
+    let settings = d["settings"].as_array().unwrap();
+    assert_eq!(settings[0]["key"], "name");
+    assert_eq!(settings[0]["label"], "Name your connection");
+    assert_eq!(settings[0]["required"], true);
+    assert_eq!(settings[1]["key"], "scopes");
+    assert_eq!(settings[1]["kind"], "multiselect");
+    assert_eq!(settings[1]["required"], true);
+    assert!(settings[1]["help"].as_str().unwrap().starts_with(
+        "Scopes are OAuth 2.0 permissions that Microsoft Entra ID defines to limit access to your account."
+    ));
+    for s in &settings[2..] {
+        assert_eq!(s["advanced"], true, "{}", s["key"]);
+        assert_eq!(s["required"], false, "{}", s["key"]);
+    }
+    assert_eq!(d["http_view"]["token_url"], "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+}
+
+#[test]
+fn every_export_refuses_malformed_input_naming_the_field() {
+    let mut checked = 0;
+    for (export, valid) in valid_inputs() {
+        let mut cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"not json".to_vec(), "$"),
+            (b"\xff\xfe\x00".to_vec(), "$"),
+            (b"[]".to_vec(), "$"),
+            (vec![b'['; 100_000], "$"),
+        ];
+        let mut unknown = valid.clone();
+        unknown["surprise"] = json!(1);
+        cases.push((unknown.to_string().into_bytes(), "surprise"));
+        let huge = format!("{{\"x\":\"{}\"}}", "a".repeat(5 * 1024 * 1024));
+        cases.push((huge.into_bytes(), "$"));
+        if let Some(obj) = valid.as_object() {
+            for key in obj.keys() {
+                let mut missing = valid.clone();
+                missing.as_object_mut().unwrap().remove(key);
+                let optional = export == "list_scopes"
+                    || export == "describe"
+                    || (export == "refresh_token" && key == "refresh_token")
+                    || (export == "classify_error" && key == "status");
+                if !optional {
+                    cases.push((missing.to_string().into_bytes(), key.as_str()));
+                }
+                let mut wrong = valid.clone();
+                wrong[key] = json!([1, 2]);
+                cases.push((wrong.to_string().into_bytes(), key.as_str()));
+            }
+        }
+        for (input, field) in &cases {
+            let e = error_of(export, input);
+            assert_eq!(e.code, "invalid_input", "{export}: {e}");
+            let got = e.field.clone().unwrap_or_default();
+            assert!(
+                got == *field || got.starts_with(&format!("{field}.")),
+                "{export}: expected field {field}, got {got} ({e})"
+            );
+            assert!(!e.message.is_empty());
+            checked += 1;
+        }
+    }
+    // Unknown enum value and out-of-range numbers.
+    let e = error_of("classify_error", br#"{"phase":"lunch"}"#);
+    assert_eq!((e.code.as_str(), e.field.as_deref()), ("invalid_input", Some("phase")));
+    let e = error_of("classify_error", br#"{"phase":"graph","status":70000}"#);
+    assert_eq!(e.field.as_deref(), Some("status"));
+    let e = error_of("exchange_code", json!({"settings": settings(), "redirect_uri": "https://a.example/cb", "code": "c", "code_verifier": VERIFIER, "now": 1e300}).to_string().as_bytes());
+    assert_eq!(e.field.as_deref(), Some("now"));
+    assert!(checked > 60, "{checked}");
+    // The instance still works after all that.
+    assert!(shared_host().describe().unwrap().is_ok());
+}
+
+fn write_manifest(dir: &std::path::Path, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(manifest_path()).unwrap();
+    let mut m: Value = serde_json::from_str(&text).unwrap();
+    let wasm = manifest_path().parent().unwrap().join(m["wasm"]["path"].as_str().unwrap());
+    std::fs::copy(&wasm, dir.join("connector.wasm")).unwrap();
+    m["wasm"]["path"] = json!("connector.wasm");
+    edit(&mut m);
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    path
+}
+
+fn refusal(path: &std::path::Path) -> String {
+    match ConnectorHost::load(path, &LoadOptions::default()) {
+        Ok(_) => panic!("{} was accepted", path.display()),
+        Err(e) => {
+            let line = e.to_string();
+            assert!(!line.contains('\n'), "one line: {line}");
+            line
+        }
+    }
+}
+
+#[test]
+fn manifest_refusals_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(refusal(&dir.path().join("absent.json")).contains("no such file"));
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"id\": \"x\",\n  \"name\": oops\n}").unwrap();
+    let line = refusal(&bad);
+    assert!(line.contains("invalid JSON at line 3 column"), "{line}");
+
+    let path = write_manifest(dir.path(), |m| m["allowed_hosts"] = json!(["https://login.microsoftonline.com/"]));
+    assert!(refusal(&path).contains("allowed_hosts.0"));
+    let path = write_manifest(dir.path(), |m| {
+        m.as_object_mut().unwrap().remove("wasm");
+    });
+    assert!(refusal(&path).contains("wasm"));
+    let path = write_manifest(dir.path(), |m| m["timeout_ms"] = json!("soon"));
+    assert!(refusal(&path).contains("timeout_ms"));
+
+    let path = write_manifest(dir.path(), |m| m["wasm"]["sha256"] = json!("ab".repeat(32)));
+    let line = refusal(&path);
+    assert!(line.contains("sha256") && line.contains("refusing"), "{line}");
+
+    let path = write_manifest(dir.path(), |m| m["interface_version"] = json!(2));
+    assert!(refusal(&path).contains("interface_version 2 is not supported"));
+
+    // A module with no exports at all: the empty wasm module.
+    let path = write_manifest(dir.path(), |_| {});
+    let empty = b"\0asm\x01\0\0\0";
+    std::fs::write(dir.path().join("connector.wasm"), empty).unwrap();
+    let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["wasm"]["sha256"] = json!(host_harness::manifest::sha256_hex(empty));
+    std::fs::write(&path, m.to_string()).unwrap();
+    match ConnectorHost::load(&path, &LoadOptions::default()) {
+        Err(HostError::MissingExport(name)) => assert_eq!(name, "interface_version"),
+        Err(other) => panic!("expected a missing export, got {other}"),
+        Ok(_) => panic!("a module without exports was accepted"),
+    }
+
+    // Without timeout_ms a call still has a bound.
+    let path = write_manifest(dir.path(), |m| {
+        m.as_object_mut().unwrap().remove("timeout_ms");
+    });
+    let host = ConnectorHost::load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(host.timeout(), Duration::from_millis(host_harness::manifest::DEFAULT_TIMEOUT_MS));
+}
+
+#[test]
+fn a_host_outside_allowed_hosts_is_never_contacted() {
+    // The target listens on loopback, but under a name the manifest does not allow.
+    let target = TinyServer::start(|_| (Duration::ZERO, json_response(200, "{}")));
+    let elsewhere = format!("http://localhost:{}", target.port);
+    let host = host_towards(&elsewhere, &elsewhere, None);
+    let started = Instant::now();
+    let e = host
+        .call(
+            "refresh_token",
+            &json!({"settings": settings(), "refresh_token": "rt-secret-value", "now": 1_800_000_000}),
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, "blocked_host", "{e}");
+    assert_eq!(e.action(), Some("fix_configuration"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(target.hits(), 0, "the request left the host");
+    assert!(!e.details.to_string().contains("rt-secret-value"));
+}
+
+#[test]
+fn a_redirect_to_a_host_outside_allowed_hosts_is_not_followed() {
+    let target = TinyServer::start(|_| (Duration::ZERO, json_response(200, r#"{"id":"x"}"#)));
+    let location = format!("http://localhost:{}/v1.0/me", target.port);
+    let redirector = TinyServer::start(move |_| {
+        (
+            Duration::ZERO,
+            format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
+        )
+    });
+    let host = host_towards(&redirector.base(), &redirector.base(), None);
+    let e = host
+        .call("test_connection", &json!({"settings": settings(), "access_token": "at-secret-value"}))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, "blocked_host", "{e}");
+    assert_eq!(e.details["provider"]["transport_error"], "redirect_blocked");
+    assert_eq!(redirector.hits(), 1);
+    assert_eq!(target.hits(), 0, "the redirect was followed");
+}
+
+#[test]
+fn a_slow_call_does_not_disturb_a_concurrent_one() {
+    let slow = TinyServer::start(|_| (Duration::from_secs(6), json_response(200, "{}")));
+    let host = std::sync::Arc::new(host_towards(&slow.base(), &slow.base(), Some(1500)));
+    let h = host.clone();
+    let started = Instant::now();
+    let slow_call =
+        std::thread::spawn(move || h.call("test_connection", &json!({"settings": settings(), "access_token": "t"})));
+    std::thread::sleep(Duration::from_millis(100));
+    let mut fast = 0;
+    while !slow_call.is_finished() {
+        let d = host.call("authorize_url", &valid_inputs()[2].1).unwrap().unwrap();
+        assert!(d["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+        fast += 1;
+    }
+    let e = slow_call.join().unwrap().unwrap().unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(e.code, "transient", "{e}");
+    assert_eq!(e.details["provider"]["transport_error"], "timeout");
+    assert!(elapsed < Duration::from_millis(3500), "the slow call took {elapsed:?}");
+    assert!(fast > 10, "only {fast} calls ran beside the slow one");
+}
+
+fn assert_valid(name: &str, value: &Value) {
+    let validator = jsonschema::validator_for(&schema(name)).unwrap();
+    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{value}");
+}
+
+#[test]
+fn outputs_match_the_interface_schemas() {
+    let host = shared_host();
+    for (export, input) in valid_inputs() {
+        assert_valid(&format!("{export}.input"), &input);
+        let text = host.call_raw(export, input.to_string().as_bytes()).unwrap();
+        let envelope: Value = serde_json::from_str(&text).unwrap();
+        assert_valid("envelope", &envelope);
+        match host_harness::error::parse_envelope(export, &text).unwrap() {
+            Ok(payload) => assert_valid(&format!("{export}.output"), &payload),
+            Err(e) => assert_valid("error", &e.details),
+        }
+    }
+    let e = error_of("authorize_url", b"{}");
+    assert_valid("error", &e.details);
+}
+
+#[test]
+fn the_manifest_allows_exactly_the_hosts_of_every_cloud() {
+    let d = shared_host().describe().unwrap().unwrap();
+    let mut from_clouds: Vec<String> = d["clouds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["allowed_hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()))
+        .collect();
+    from_clouds.sort();
+    from_clouds.dedup();
+    let mut manifest = shared_host().manifest().allowed_hosts.clone();
+    manifest.sort();
+    assert_eq!(manifest, from_clouds);
+}
