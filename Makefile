@@ -49,6 +49,7 @@ unit: build
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test-output.log
 
 test: lint unit
+	$(HOST) conformance --manifest $(MANIFEST)
 
 clean:
 	$(CARGO) clean

@@ -2,6 +2,7 @@
 //! platform around them. Nothing here knows which service a connector talks to, except the
 //! mock identity provider in `mock_entra`, which lives apart.
 
+pub mod conformance;
 pub mod error;
 pub mod host;
 pub mod manifest;
@@ -9,6 +10,7 @@ pub mod manifest;
 #[allow(clippy::result_large_err)]
 pub mod mock_entra;
 pub mod outbound;
+pub mod platform;
 pub mod wire;
 
 pub use error::{CallResult, ConnectorError, HostError};

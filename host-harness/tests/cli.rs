@@ -108,3 +108,96 @@ fn classify_as_a_person_reads_it() {
     let bad = run(&["classify", "--phase", "graph", "--header", "no colon"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn demo_tells_the_whole_story_and_exits_0() {
+    let out = run(&["demo"], "");
+    let t = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", text(&out.stderr));
+    for line in [
+        "1. Create connection",
+        "Name your connection *: Demo Entra ID",
+        "2. Save and authorize",
+        "Connected as adele.vance@contoso.onmicrosoft.com in Contoso.",
+        "rotated and stored before the new access token was used: yes",
+        "Error code: Authorization_RequestDenied",
+        "Global administrator (maximum permissions)",
+        "Retry-After: 1",
+        "Status: needs_reauthorization",
+        "3 failures classified",
+    ] {
+        assert!(t.contains(line), "missing {line:?} in\n{t}");
+    }
+}
+
+#[test]
+fn connect_with_the_mock_and_manage_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("c.db");
+    let store = store.to_str().unwrap();
+    let out = run(
+        &[
+            "connect",
+            "--mock",
+            "--port",
+            "0",
+            "--name",
+            "HR",
+            "--scopes",
+            "User.Read,User.ReadBasic.All",
+            "--store",
+            store,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Connected as adele.vance@contoso.onmicrosoft.com in Contoso."));
+    let again =
+        run(&["connect", "--mock", "--port", "0", "--name", "HR", "--scopes", "User.Read", "--store", store], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("already exists"));
+    let bad = run(
+        &[
+            "connect",
+            "--mock",
+            "--port",
+            "0",
+            "--name",
+            "Bad",
+            "--scopes",
+            "User.Read",
+            "--tenant",
+            "consumers",
+            "--store",
+            store,
+        ],
+        "",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("settings.tenant"), "{}", text(&bad.stderr));
+
+    let list = run(&["connections", "list", "--store", store, "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v[0]["name"], "HR");
+    assert_eq!(v[0]["status"], "connected");
+    let show = run(&["connections", "show", "HR", "--store", store], "");
+    let shown = text(&show.stdout);
+    assert!(shown.contains("\"has_refresh_token\": true") && !shown.contains("access_token\":"), "{shown}");
+    let token = run(&["connections", "token", "HR", "--store", store], "");
+    assert!(text(&token.stdout).contains("add --reveal to print it"));
+    let revealed = run(&["connections", "token", "HR", "--reveal", "--store", store], "");
+    assert!(text(&revealed.stdout).trim().starts_with("eyJ"));
+    let gone = run(&["connections", "delete", "HR", "--store", store], "");
+    assert_eq!(gone.status.code(), Some(0));
+    let missing = run(&["connections", "show", "HR", "--store", store], "");
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(text(&missing.stderr).lines().count(), 1);
+}
+
+#[test]
+fn conformance_passes() {
+    let out = run(&["conformance"], "");
+    let t = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("conformance: 8 passed, 0 failed"), "{t}");
+}

@@ -15,6 +15,7 @@ pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn Http
             let input = if input.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { input };
             envelope(decode(input).and_then(|i| describe::describe(&i, platform)))
         }
+        "validate_settings" => envelope(decode(input).and_then(|i| crate::settings::validate_export(&i, platform))),
         "list_scopes" => envelope(decode(input).and_then(|i| graph::list_scopes(&i, platform, http))),
         "authorize_url" => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
         "admin_consent_url" => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),

@@ -13,6 +13,7 @@ pub const CONNECTOR_ID: &str = "microsoft-entra-id";
 
 pub const EXPORTS: &[&str] = &[
     "describe",
+    "validate_settings",
     "list_scopes",
     "authorize_url",
     "admin_consent_url",

@@ -55,6 +55,11 @@ pub fn describe(input: Vec<u8>) -> FnResult<String> {
 }
 
 #[plugin_fn]
+pub fn validate_settings(input: Vec<u8>) -> FnResult<String> {
+    run("validate_settings", input)
+}
+
+#[plugin_fn]
 pub fn list_scopes(input: Vec<u8>) -> FnResult<String> {
     run("list_scopes", input)
 }

@@ -55,7 +55,9 @@ fn get(http: &mut dyn HttpClient, url: String, token: &Secret) -> CResult<Value>
                 "Microsoft Graph answered with something that is not JSON.",
             )
         }),
-        HttpOutcome::Response(r) => Err(ConnectorError::classified(classify::from_response(Phase::Graph, &r, None))),
+        HttpOutcome::Response(r) => {
+            Err(ConnectorError::classified(classify::from_response(Phase::Graph, &r, None, &[token.expose()])))
+        }
     }
 }
 

@@ -219,6 +219,17 @@ pub fn parse_token_response(s: &Settings, body: &str, grant: &'static str, expec
     })
 }
 
+/// The secret values a token request carries (form fields), so a classification never echoes them.
+fn request_secrets(request: &HttpRequest) -> Vec<String> {
+    let body = request.body.as_deref().unwrap_or("");
+    form_urlencoded::parse(body.as_bytes())
+        .filter(|(k, _)| {
+            matches!(k.as_ref(), "code" | "code_verifier" | "refresh_token" | "client_secret" | "client_assertion")
+        })
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
 /// Sends a token request and reads the answer, classifying any failure.
 fn run(
     http: &mut dyn HttpClient,
@@ -232,7 +243,11 @@ fn run(
     match http.send(&request) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(phase, &t))),
         HttpOutcome::Response(r) if r.is_success() && !r.truncated => parse_token_response(s, &r.body, grant, expect),
-        HttpOutcome::Response(r) => Err(ConnectorError::classified(classify::from_response(phase, &r, redirect_uri))),
+        HttpOutcome::Response(r) => {
+            let secrets = request_secrets(&request);
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            Err(ConnectorError::classified(classify::from_response(phase, &r, redirect_uri, &secrets)))
+        }
     }
 }
 

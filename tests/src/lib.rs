@@ -154,14 +154,23 @@ impl World {
             ..Default::default()
         })
         .unwrap();
+        let host = Self::host_with(&mock, timeout_ms);
+        World { mock, host }
+    }
+
+    /// Another loaded connector pointed at `mock`.
+    pub fn new_host_for(mock: &MockEntra) -> ConnectorHost {
+        Self::host_with(mock, None)
+    }
+
+    fn host_with(mock: &MockEntra, timeout_ms: Option<u64>) -> ConnectorHost {
         let mut options =
             LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], timeout_ms, ..Default::default() };
         options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
         options.config.insert("client_secret".into(), mock_entra::TEST_CLIENT_SECRET.into());
         options.config.insert("login_base_url".into(), mock.base_url());
         options.config.insert("graph_base_url".into(), mock.base_url());
-        let host = ConnectorHost::load(&manifest_path(), &options).expect("the connector loads");
-        World { mock, host }
+        ConnectorHost::load(&manifest_path(), &options).expect("the connector loads")
     }
 
     /// Builds the authorize URL through the connector, signs in on the mock's consent page and

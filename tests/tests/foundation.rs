@@ -18,6 +18,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 fn valid_inputs() -> Vec<(&'static str, Value)> {
     vec![
         ("describe", json!({})),
+        ("validate_settings", json!({"settings": settings()})),
         ("list_scopes", json!({})),
         (
             "authorize_url",
@@ -244,7 +245,10 @@ fn a_slow_call_does_not_disturb_a_concurrent_one() {
     std::thread::sleep(Duration::from_millis(100));
     let mut fast = 0;
     while !slow_call.is_finished() {
-        let d = host.call("authorize_url", &valid_inputs()[2].1).unwrap().unwrap();
+        let d = host
+            .call("authorize_url", &valid_inputs().into_iter().find(|(e, _)| *e == "authorize_url").unwrap().1)
+            .unwrap()
+            .unwrap();
         assert!(d["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
         fast += 1;
     }

@@ -1,5 +1,7 @@
 //! The command line of `connector-host`.
 
+mod connections;
+mod demo;
 mod render;
 
 use std::io::Read;
@@ -44,6 +46,40 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_MANIFEST)]
         manifest: PathBuf,
         export: String,
+    },
+    /// The whole connection story against the embedded mock Entra ID.
+    Demo {
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+    },
+    /// Create a connection and sign in (against Microsoft, or the embedded mock with --mock).
+    Connect(connections::ConnectArgs),
+    /// Work with stored connections.
+    Connections {
+        #[command(subcommand)]
+        command: connections::ConnectionsCommand,
+        #[command(flatten)]
+        common: connections::Common,
+    },
+    /// Refresh every connection idle for more than a day, so refresh tokens do not expire.
+    Keepalive {
+        #[command(flatten)]
+        common: connections::Common,
+    },
+    /// Run the generic checks every interface v1 connector must pass.
+    Conformance {
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrites one connection's tokens in a loop (for crash tests of the store).
+    #[command(hide = true)]
+    StoreWriter {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        name: String,
     },
     /// Classify a failure (an HTTP answer, an error redirect or a transport error) as a person reads it.
     Classify {
@@ -95,8 +131,8 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("connector-host: {e}");
-            ExitCode::from(2)
+            eprintln!("connector-host: {}", e.to_string().replace('\n', " "));
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -112,7 +148,29 @@ fn load(path: &std::path::Path) -> Result<ConnectorHost, HostError> {
     ConnectorHost::load(path, &LoadOptions::default())
 }
 
-fn run(command: Command) -> Result<u8, HostError> {
+/// What a command can fail with; the exit code follows from it.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Host(#[from] HostError),
+    #[error("{0}")]
+    Platform(#[from] crate::platform::PlatformError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Platform(p) => p.exit_code(),
+            _ => 2,
+        }
+    }
+}
+
+pub use connections::connection_table;
+
+fn run(command: Command) -> Result<u8, CliError> {
     match command {
         Command::ValidateManifest { path } => {
             let host = load(&path)?;
@@ -154,6 +212,12 @@ fn run(command: Command) -> Result<u8, HostError> {
             }
         }
         Command::MockEntra { port, redirect_uris } => mock_entra(port, redirect_uris),
+        Command::Demo { manifest } => demo::run(&manifest),
+        Command::StoreWriter { store, name } => store_writer(&store, &name),
+        Command::Connect(args) => connections::connect(args),
+        Command::Connections { command, common } => connections::run(command, common),
+        Command::Keepalive { common } => connections::keepalive(common),
+        Command::Conformance { manifest, json } => crate::conformance::run_cli(&manifest, json).map_err(CliError::from),
         Command::Classify { manifest, phase, status, headers, query, transport_error, body_file, json } => {
             let mut input = serde_json::json!({ "phase": phase });
             if let Some(s) = status {
@@ -217,7 +281,7 @@ fn run(command: Command) -> Result<u8, HostError> {
     }
 }
 
-fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, HostError> {
+fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, CliError> {
     use crate::mock_entra::*;
     let mut config = MockConfig { port, ..Default::default() };
     config.redirect_uris.extend(redirect_uris);
@@ -237,5 +301,40 @@ fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, HostError> {
     println!("Press Ctrl-C to stop.");
     loop {
         std::thread::park();
+    }
+}
+
+/// Writes token sets `rt-N` / generation N forever, each as one store update.
+fn store_writer(path: &std::path::Path, name: &str) -> Result<u8, CliError> {
+    use crate::platform::{Record, Secrets, Status, Store};
+    let store = Store::open(path)?;
+    let mut r = match store.get(name) {
+        Ok(r) => r,
+        Err(_) => {
+            let r = Record {
+                name: name.into(),
+                settings: serde_json::json!({"name": name}),
+                status: Status::Connected,
+                remedy: None,
+                last_error: None,
+                identity: None,
+                expires_at: None,
+                secrets: Secrets::default(),
+                generation: 0,
+                created_at: 0,
+                updated_at: 0,
+                last_refresh_at: None,
+            };
+            store.insert(&r)?;
+            r
+        }
+    };
+    println!("writing");
+    loop {
+        r.generation += 1;
+        r.secrets.refresh_token = Some(format!("rt-{}", r.generation));
+        r.secrets.access_token = Some(format!("at-{}", r.generation));
+        r.expires_at = Some(r.generation);
+        store.update(&r)?;
     }
 }

@@ -131,6 +131,22 @@ pub struct Classification {
 
 /// Classifies; never fails for any input.
 pub fn classify(input: &ClassifyInput) -> Classification {
+    classify_scrubbing(input, &[])
+}
+
+/// The credential of an `Authorization` header (`Bearer X`, `Basic X`).
+fn authorization_secret(headers: &BTreeMap<String, String>) -> Option<&str> {
+    let v = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?.1;
+    Some(v.split_once(' ').map(|(_, t)| t).unwrap_or(v).trim())
+}
+
+/// Classifies, never echoing `secrets` (what the request carried) nor the credential of an
+/// `Authorization` header given in `headers`.
+pub fn classify_scrubbing(input: &ClassifyInput, secrets: &[&str]) -> Classification {
+    let mut secrets: Vec<&str> = secrets.to_vec();
+    if let Some(a) = authorization_secret(&input.headers) {
+        secrets.push(a);
+    }
     let headers: BTreeMap<String, String> =
         input.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
     let header = |n: &str| headers.get(n).map(String::as_str);
@@ -179,7 +195,7 @@ pub fn classify(input: &ClassifyInput) -> Classification {
             graph_code: ev.graph_code.clone(),
             inner_codes: ev.inner_codes.clone(),
             transport_error: transport,
-            description: ev.description.as_deref().map(excerpt),
+            description: ev.description.as_deref().map(|d| excerpt(&scrub(d, &secrets))),
         },
         support,
         docs_url,
@@ -187,18 +203,26 @@ pub fn classify(input: &ClassifyInput) -> Classification {
     }
 }
 
-/// Classifies an HTTP answer of the connector's own request.
-pub fn from_response(phase: Phase, response: &crate::http::HttpResponse, redirect_uri: Option<&str>) -> Classification {
-    classify(&ClassifyInput {
-        phase,
-        status: Some(response.status),
-        headers: response.headers.clone(),
-        body: Some(response.body.clone()),
-        query: None,
-        transport_error: None,
-        now: None,
-        redirect_uri: redirect_uri.map(str::to_string),
-    })
+/// Classifies an HTTP answer of the connector's own request; `secrets` are what it carried.
+pub fn from_response(
+    phase: Phase,
+    response: &crate::http::HttpResponse,
+    redirect_uri: Option<&str>,
+    secrets: &[&str],
+) -> Classification {
+    classify_scrubbing(
+        &ClassifyInput {
+            phase,
+            status: Some(response.status),
+            headers: response.headers.clone(),
+            body: Some(response.body.clone()),
+            query: None,
+            transport_error: None,
+            now: None,
+            redirect_uri: redirect_uri.map(str::to_string),
+        },
+        secrets,
+    )
 }
 
 /// Classifies a transport failure of the connector's own request.
@@ -563,6 +587,15 @@ fn safe_id(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '.' | 'Z' | 'T' | ' ' | '+' | '_'))
         .take(64)
         .collect()
+}
+
+/// `text` with every secret of at least 4 characters replaced by `[redacted]`.
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(s, "[redacted]");
+    }
+    out
 }
 
 /// A short excerpt for `provider.description`: no control characters, no markup, nothing that

@@ -285,3 +285,20 @@ proptest! {
         prop_assert!(!c.message.contains(&desc) || desc.len() < 3);
     }
 }
+
+#[test]
+fn the_authorization_credential_is_never_echoed_even_when_short() {
+    let body = r#"{"error":{"code":"InvalidAuthenticationToken","message":"token tok-123456 refused"}}"#;
+    let c = classify(&input(Phase::Graph, Some(401), &[("Authorization", "Bearer tok-123456")], Some(body)));
+    assert!(!serde_json::to_string(&c).unwrap().contains("tok-123456"));
+    let c = classify_scrubbing(
+        &input(
+            Phase::Token,
+            Some(400),
+            &[],
+            Some(r#"{"error":"invalid_grant","error_description":"code abcdef-code was used"}"#),
+        ),
+        &["abcdef-code"],
+    );
+    assert_eq!(c.provider.description.as_deref(), Some("code [redacted] was used"));
+}

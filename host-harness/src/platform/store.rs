@@ -1,0 +1,304 @@
+//! The durable store of connections: SQLite (WAL, synchronous FULL), one transaction per change,
+//! so a crash leaves the previous or the new state. Tokens and secret settings are sealed.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::crypto::Sealer;
+use super::PlatformError;
+
+/// Where a connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Created; nobody has signed in yet.
+    PendingAuthorization,
+    Connected,
+    /// Someone must sign in again (tokens kept until replaced).
+    NeedsReauthorization,
+    /// An administrator or the configuration must change something (the remedy says what).
+    NeedsAttention,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingAuthorization => "pending_authorization",
+            Status::Connected => "connected",
+            Status::NeedsReauthorization => "needs_reauthorization",
+            Status::NeedsAttention => "needs_attention",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "connected" => Status::Connected,
+            "needs_reauthorization" => Status::NeedsReauthorization,
+            "needs_attention" => Status::NeedsAttention,
+            _ => Status::PendingAuthorization,
+        }
+    }
+}
+
+/// The secret part of a connection, sealed in the store.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Secrets {
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Settings the connector marks as secret (a client secret).
+    #[serde(default)]
+    pub settings: serde_json::Map<String, Value>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets([redacted])")
+    }
+}
+
+/// A connection as stored.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub name: String,
+    /// Settings without the secret ones.
+    pub settings: Value,
+    pub status: Status,
+    pub remedy: Option<String>,
+    pub last_error: Option<Value>,
+    pub identity: Option<Value>,
+    pub expires_at: Option<i64>,
+    pub secrets: Secrets,
+    /// Bumped on every token change (how many token sets this connection has had).
+    pub generation: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_refresh_at: Option<i64>,
+}
+
+impl Record {
+    /// Settings as the connector wants them: public ones plus the sealed secret ones.
+    pub fn full_settings(&self) -> Value {
+        let mut s = self.settings.clone();
+        if let Some(obj) = s.as_object_mut() {
+            for (k, v) in &self.secrets.settings {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        s
+    }
+}
+
+pub struct Store {
+    path: PathBuf,
+    conn: std::sync::Mutex<Connection>,
+    sealer: Sealer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connections (
+    name TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    status TEXT NOT NULL,
+    remedy TEXT,
+    last_error TEXT,
+    identity TEXT,
+    expires_at INTEGER,
+    secrets BLOB NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_refresh_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS pending (
+    state_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secrets BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);";
+
+fn db_err(e: rusqlite::Error) -> PlatformError {
+    PlatformError::Store(e.to_string())
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`; the key file sits beside it unless
+    /// `CONNECTOR_HOST_KEY` is set.
+    pub fn open(path: &Path) -> Result<Store, PlatformError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| PlatformError::Store(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let sealer = Sealer::load(&path.with_extension("key"))?;
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Ok(Store { path: path.to_path_buf(), conn: std::sync::Mutex::new(conn), sealer })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn seal(&self, name: &str, s: &Secrets) -> Vec<u8> {
+        self.sealer.seal(name, &serde_json::to_vec(s).unwrap_or_default())
+    }
+
+    /// Inserts a new connection; refuses a name in use.
+    pub fn insert(&self, r: &Record) -> Result<(), PlatformError> {
+        let db = self.db();
+        let n = db
+            .execute(
+                "INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING",
+                params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.created_at, r.updated_at, r.last_refresh_at],
+            )
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(PlatformError::NameTaken(r.name.clone()));
+        }
+        Ok(())
+    }
+
+    /// Writes every field of an existing connection in one transaction.
+    pub fn update(&self, r: &Record) -> Result<(), PlatformError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(db_err)?;
+        let n = tx
+            .execute(
+                "UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1",
+                params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.updated_at, r.last_refresh_at],
+            )
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(PlatformError::NotFound(r.name.clone()));
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    pub fn get(&self, name: &str) -> Result<Record, PlatformError> {
+        let db = self.db();
+        let row = db
+            .query_row(
+                "SELECT name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at FROM connections WHERE name=?1",
+                params![name],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                        row.get::<_, Option<i64>>(6)?,
+                        row.get::<_, Vec<u8>>(7)?,
+                        row.get::<_, i64>(8)?,
+                        row.get::<_, i64>(9)?,
+                        row.get::<_, i64>(10)?,
+                        row.get::<_, Option<i64>>(11)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
+        let secrets: Secrets = serde_json::from_slice(&self.sealer.open(&row.0, &row.7)?)
+            .map_err(|_| PlatformError::Store("sealed secrets are not readable".into()))?;
+        Ok(Record {
+            name: row.0,
+            settings: serde_json::from_str(&row.1).unwrap_or(Value::Null),
+            status: Status::parse(&row.2),
+            remedy: row.3,
+            last_error: parse(row.4),
+            identity: parse(row.5),
+            expires_at: row.6,
+            secrets,
+            generation: row.8,
+            created_at: row.9,
+            updated_at: row.10,
+            last_refresh_at: row.11,
+        })
+    }
+
+    pub fn names(&self) -> Result<Vec<String>, PlatformError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT name FROM connections ORDER BY name").map_err(db_err)?;
+        let names = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        Ok(names)
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), PlatformError> {
+        let db = self.db();
+        let n = db.execute("DELETE FROM connections WHERE name=?1", params![name]).map_err(db_err)?;
+        db.execute("DELETE FROM pending WHERE name=?1", params![name]).map_err(db_err)?;
+        if n == 0 {
+            return Err(PlatformError::NotFound(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Keeps a pending authorization (its verifier and nonce sealed) under the hash of its state.
+    pub fn put_pending(
+        &self,
+        state_hash: &str,
+        name: &str,
+        secrets: &Value,
+        created_at: i64,
+    ) -> Result<(), PlatformError> {
+        let sealed = self.sealer.seal(state_hash, secrets.to_string().as_bytes());
+        self.db()
+            .execute(
+                "INSERT INTO pending (state_hash, name, secrets, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![state_hash, name, sealed, created_at],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Removes and returns a pending authorization (single use): (name, secrets, created_at).
+    pub fn take_pending(&self, state_hash: &str) -> Result<Option<(String, Value, i64)>, PlatformError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(db_err)?;
+        let row = tx
+            .query_row("SELECT name, secrets, created_at FROM pending WHERE state_hash=?1", params![state_hash], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+            })
+            .optional()
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM pending WHERE state_hash=?1", params![state_hash]).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        match row {
+            Some((name, sealed, at)) => {
+                let plain = self.sealer.open(state_hash, &sealed)?;
+                Ok(Some((name, serde_json::from_slice(&plain).unwrap_or(Value::Null), at)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Drops pending authorizations older than `cutoff`.
+    pub fn expire_pending(&self, cutoff: i64) -> Result<usize, PlatformError> {
+        self.db().execute("DELETE FROM pending WHERE created_at < ?1", params![cutoff]).map_err(db_err)
+    }
+}
