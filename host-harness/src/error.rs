@@ -17,6 +17,8 @@ pub enum HostError {
     MissingExport(String),
     #[error("{export}: the call ran out of its CPU budget (fuel) and was stopped")]
     OutOfFuel { export: String },
+    #[error("{export}: the call reached the memory limit (limits.max_pages) and was stopped")]
+    OutOfMemory { export: String },
     #[error("{export}: the call did not finish within {ms} ms")]
     Timeout { export: String, ms: u64 },
     #[error("{export}: the connector trapped: {message}")]

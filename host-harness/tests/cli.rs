@@ -201,3 +201,61 @@ fn conformance_passes() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("conformance: 8 passed, 0 failed"), "{t}");
 }
+
+#[test]
+fn nothing_secret_reaches_the_output_even_at_trace_level() {
+    let out = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .arg("demo")
+        .current_dir(root())
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.len() > 100_000, "trace logging was not on");
+    // The mock's client secret, its codes (1.AQ...), refresh tokens (1.AR...) and JWTs.
+    for secret in [
+        host_harness::mock_entra::TEST_CLIENT_SECRET,
+        "code=1.AQ",
+        "1.AR",
+        "eyJ0eXAiOiJKV1Qi",
+        "code_verifier",
+        "client_secret=",
+    ] {
+        assert!(!all.contains(secret), "{secret} appeared in the demo's output");
+    }
+}
+
+#[test]
+fn mock_entra_runs_in_the_foreground_with_scripted_faults() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["mock-entra", "--port", "0", "--fault", "token next:1 status:429:3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first.rsplit(' ').next().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let banner: Vec<String> = lines.by_ref().take(9).map(|l| l.unwrap()).collect();
+    assert!(banner.iter().any(|l| l.contains(host_harness::mock_entra::TEST_CLIENT_ID)), "{banner:?}");
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = format!("{base}/{}/oauth2/v2.0/token", host_harness::mock_entra::TEST_TENANT_ID);
+    let r = agent.post(&url).send_form([("grant_type", "client_credentials")]).unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(r.headers().get("retry-after").unwrap(), "3");
+    let r = agent
+        .post(&url)
+        .send_form([
+            ("client_id", host_harness::mock_entra::TEST_CLIENT_ID),
+            ("client_secret", host_harness::mock_entra::TEST_CLIENT_SECRET),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

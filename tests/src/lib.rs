@@ -183,7 +183,7 @@ impl World {
     ) -> std::collections::BTreeMap<String, String> {
         let out = self
             .host
-            .call("authorize_url", &serde_json::json!({"settings": settings, "redirect_uri": REDIRECT_URI, "state": STATE, "code_verifier": VERIFIER, "nonce": NONCE}))
+            .authorize_url(&serde_json::json!({"settings": settings, "redirect_uri": REDIRECT_URI, "state": STATE, "code_verifier": VERIFIER, "nonce": NONCE}))
             .unwrap()
             .unwrap();
         match mock_entra::browser::sign_in(out["url"].as_str().unwrap(), user, accept).unwrap() {

@@ -114,6 +114,12 @@ pub enum Command {
         /// A redirect URI to register on the test apps (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Script a fault: "ENDPOINT CALLS FAULT", e.g. "token nth:2 status:429:3" (repeatable).
+        /// ENDPOINT: authorize, token, adminconsent, graph, discovery. CALLS: next:N, nth:K, always.
+        /// FAULT: status:CODE[:RETRY_AFTER], slow:MS, drop, html:CODE, truncated:CODE, huge:BYTES,
+        /// revoked, inactive, secret-expired, consent, mfa, conditional-access, claims.
+        #[arg(long = "fault")]
+        faults: Vec<String>,
     },
 }
 
@@ -137,9 +143,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Quiet unless RUST_LOG says otherwise. The HTTP client's and servers' own logs are always
+/// off: at debug and trace they print URLs with codes and hex dumps of bodies with tokens.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    for quiet in
+        ["ureq=off", "ureq_proto=off", "rustls=off", "hyper=off", "hyper_util=off", "h2=off", "axum=off", "tower=off"]
+    {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
@@ -211,7 +226,7 @@ fn run(command: Command) -> Result<u8, CliError> {
                 }
             }
         }
-        Command::MockEntra { port, redirect_uris } => mock_entra(port, redirect_uris),
+        Command::MockEntra { port, redirect_uris, faults } => mock_entra(port, redirect_uris, faults),
         Command::Demo { manifest } => demo::run(&manifest),
         Command::StoreWriter { store, name } => store_writer(&store, &name),
         Command::Connect(args) => connections::connect(args),
@@ -281,12 +296,17 @@ fn run(command: Command) -> Result<u8, CliError> {
     }
 }
 
-fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, CliError> {
+fn mock_entra(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Result<u8, CliError> {
     use crate::mock_entra::*;
     let mut config = MockConfig { port, ..Default::default() };
     config.redirect_uris.extend(redirect_uris);
+    let scripted: Vec<(Endpoint, Calls, Fault)> =
+        faults.iter().map(|f| parse_fault(f).map_err(CliError::Other)).collect::<Result<_, _>>()?;
     let mock = MockEntra::start_with(config.clone())
         .map_err(|e| HostError::Io(format!("cannot start the mock on port {port}: {e}")))?;
+    for (e, c, f) in &scripted {
+        mock.script(*e, *c, f.clone());
+    }
     let b = mock.base_url();
     println!("Mock Microsoft Entra ID and Microsoft Graph listening on {b}");
     println!("  authorize:  {b}/organizations/oauth2/v2.0/authorize");
@@ -298,6 +318,9 @@ fn mock_entra(port: u16, redirect_uris: Vec<String>) -> Result<u8, CliError> {
     println!("Tenant: Contoso {TEST_TENANT_ID} (contoso.onmicrosoft.com)");
     println!("Test user: Adele Vance adele.vance@contoso.onmicrosoft.com ({TEST_USER_ID}), no admin roles");
     println!("Admin user: Megan Bowen megan.bowen@contoso.onmicrosoft.com ({ADMIN_USER_ID}), Global Administrator");
+    for (e, c, f) in &scripted {
+        println!("Scripted fault: {e:?} {c:?} {f:?}");
+    }
     println!("Press Ctrl-C to stop.");
     loop {
         std::thread::park();
@@ -336,5 +359,71 @@ fn store_writer(path: &std::path::Path, name: &str) -> Result<u8, CliError> {
         r.secrets.access_token = Some(format!("at-{}", r.generation));
         r.expires_at = Some(r.generation);
         store.update(&r)?;
+    }
+}
+
+/// Parses "ENDPOINT CALLS FAULT" (see `mock-entra --help`).
+pub fn parse_fault(
+    text: &str,
+) -> Result<(crate::mock_entra::Endpoint, crate::mock_entra::Calls, crate::mock_entra::Fault), String> {
+    use crate::mock_entra::{Calls, Endpoint, Fault};
+    let bad = || format!("--fault {text:?}: expected \"ENDPOINT CALLS FAULT\", such as \"token nth:2 status:429:3\"");
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [endpoint, calls, fault] = parts[..] else { return Err(bad()) };
+    let endpoint = match endpoint {
+        "authorize" => Endpoint::Authorize,
+        "token" => Endpoint::Token,
+        "adminconsent" => Endpoint::AdminConsent,
+        "graph" => Endpoint::Graph,
+        "discovery" => Endpoint::Discovery,
+        _ => return Err(bad()),
+    };
+    let num = |s: Option<&str>| s.and_then(|n| n.parse::<u64>().ok()).ok_or_else(bad);
+    let mut c = calls.split(':');
+    let calls = match c.next() {
+        Some("next") => Calls::Next(num(c.next())? as u32),
+        Some("nth") => Calls::Nth(num(c.next())? as u32),
+        Some("always") => Calls::Always,
+        _ => return Err(bad()),
+    };
+    let mut f = fault.split(':');
+    let fault = match f.next() {
+        Some("status") => Fault::Status { status: num(f.next())? as u16, retry_after: f.next().map(str::to_string) },
+        Some("slow") => Fault::Slow { delay_ms: num(f.next())? },
+        Some("drop") => Fault::Drop,
+        Some("html") => Fault::Html { status: num(f.next())? as u16 },
+        Some("truncated") => Fault::TruncatedJson { status: num(f.next())? as u16 },
+        Some("huge") => Fault::HugeBody { bytes: num(f.next())? as usize },
+        Some("revoked") => Fault::RevokedRefreshToken,
+        Some("inactive") => Fault::InactiveRefreshToken,
+        Some("secret-expired") => Fault::ClientSecretExpired,
+        Some("consent") => Fault::ConsentRequired,
+        Some("mfa") => Fault::MfaRequired,
+        Some("conditional-access") => Fault::BlockedByConditionalAccess,
+        Some("claims") => Fault::ClaimsChallenge,
+        _ => return Err(bad()),
+    };
+    Ok((endpoint, calls, fault))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_fault;
+    use crate::mock_entra::{Calls, Endpoint, Fault};
+
+    #[test]
+    fn fault_scripts() {
+        assert_eq!(
+            parse_fault("token nth:2 status:429:3").unwrap(),
+            (Endpoint::Token, Calls::Nth(2), Fault::Status { status: 429, retry_after: Some("3".into()) })
+        );
+        assert_eq!(
+            parse_fault("graph always claims").unwrap(),
+            (Endpoint::Graph, Calls::Always, Fault::ClaimsChallenge)
+        );
+        assert_eq!(parse_fault("token next:1 slow:5000").unwrap().2, Fault::Slow { delay_ms: 5000 });
+        assert!(parse_fault("token soon drop").is_err());
+        assert!(parse_fault("nowhere next:1 drop").is_err());
+        assert!(parse_fault("token next:1").is_err());
     }
 }
