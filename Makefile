@@ -15,6 +15,10 @@ WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt
 
 .PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := describe validate_settings list_scopes authorize_url admin_consent_url exchange_code \
+                refresh_token client_credentials test_connection classify_error
+
 all: build
 
 setup:
@@ -50,6 +54,14 @@ unit: build
 
 test: lint unit
 	$(HOST) conformance --manifest $(MANIFEST)
+
+# libFuzzer on every export of the native core, FUZZ_SECONDS each, growing fuzz/corpus.
+fuzz:
+	rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -163,7 +163,8 @@ impl World {
         Self::host_with(mock, None)
     }
 
-    fn host_with(mock: &MockEntra, timeout_ms: Option<u64>) -> ConnectorHost {
+    /// Another loaded connector pointed at `mock`, with a call timeout.
+    pub fn host_with(mock: &MockEntra, timeout_ms: Option<u64>) -> ConnectorHost {
         let mut options =
             LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], timeout_ms, ..Default::default() };
         options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
