@@ -55,6 +55,10 @@ unit: build
 test: lint unit
 	$(HOST) conformance --manifest $(MANIFEST)
 
+# Benchmarks and budgets (not part of `make test`): target/bench-report.json and a table.
+bench: build
+	$(CARGO) run --release -p bench --bin connector-bench
+
 # libFuzzer on every export of the native core, FUZZ_SECONDS each, growing fuzz/corpus.
 fuzz:
 	rustup toolchain install nightly --profile minimal

@@ -49,6 +49,18 @@ pub fn interface_version(_: ()) -> FnResult<String> {
     Ok("1".into())
 }
 
+/// The cheapest possible export: a constant envelope. Benchmarks measure the extism floor with it.
+#[plugin_fn]
+pub fn noop(_: ()) -> FnResult<String> {
+    Ok("{\"ok\":{}}".into())
+}
+
+/// This instance's linear memory in bytes (for leak checks).
+#[plugin_fn]
+pub fn memory_bytes(_: ()) -> FnResult<String> {
+    Ok((core::arch::wasm32::memory_size(0) * 65536).to_string())
+}
+
 #[plugin_fn]
 pub fn describe(input: Vec<u8>) -> FnResult<String> {
     run("describe", input)

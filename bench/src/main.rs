@@ -1,0 +1,376 @@
+//! `make bench`: what the connector costs beside the floor extism itself imposes, measured side
+//! by side in one run (ratios, not absolute times, carry the budgets), plus cold start, size,
+//! memory and whole flows against the mock. Writes `target/bench-report.json`, prints a table,
+//! and exits 1 when a budget is missed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use entra_id_connector::http::{HttpClient, HttpOutcome, HttpRequest, HttpResponse, TransportError};
+use entra_id_connector::secret::Secret;
+use entra_id_connector::settings::Platform as ConnectorPlatform;
+use extism::{CompiledPlugin, Function, Manifest, Plugin, PluginBuilder, UserData, Wasm, PTR};
+use host_harness::mock_entra::browser::{sign_in, BrowserOutcome};
+use host_harness::mock_entra::{self, MockEntra};
+use host_harness::platform::{Platform, Store};
+use host_harness::{ConnectorHost, LoadOptions};
+use serde_json::{json, Value};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const REDIRECT: &str = "http://localhost:8400/callback";
+
+#[derive(Clone, Copy)]
+struct Figure {
+    median: f64,
+    samples: usize,
+}
+
+fn measure(samples: usize, mut f: impl FnMut()) -> Figure {
+    for _ in 0..(samples / 10).max(3) {
+        f();
+    }
+    let mut v: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Figure { median: v[v.len() / 2], samples }
+}
+
+fn fig(f: Figure) -> Value {
+    json!({"median_us": (f.median * 10.0).round() / 10.0, "samples": f.samples})
+}
+
+/// The connector's HTTP boundary natively, over ureq, for native figures of network exports.
+struct NativeHttp(ureq::Agent);
+
+impl HttpClient for NativeHttp {
+    fn send(&mut self, r: &HttpRequest) -> HttpOutcome {
+        let mut b = ureq::http::Request::builder().method(r.method.as_str()).uri(r.url.as_str());
+        for (k, v) in &r.headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        let req = b.body(r.body.clone().unwrap_or_default().into_bytes()).unwrap();
+        match self.0.run(req) {
+            Ok(mut resp) => HttpOutcome::Response(HttpResponse {
+                status: resp.status().as_u16(),
+                headers: resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect(),
+                body: resp.body_mut().read_to_string().unwrap_or_default(),
+                truncated: false,
+            }),
+            Err(e) => HttpOutcome::TransportError(TransportError { kind: "io".into(), message: e.to_string() }),
+        }
+    }
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn settings() -> Value {
+    json!({"name": "Bench", "scopes": ["User.Read", "User.ReadBasic.All"]})
+}
+
+fn large_graph_error() -> String {
+    let mut inner = json!({"date": "2026-11-27T10:00:00", "request-id": "3ed2d3e5-0b9a-4b1a-8c8f-7a1e2f3d4c5b", "client-request-id": "9a8b7c6d-0b9a-4b1a-8c8f-7a1e2f3d4c5b"});
+    for i in 0..8 {
+        inner = json!({"code": format!("inner{i}"), "message": "x".repeat(200), "innerError": inner});
+    }
+    json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation.", "innerError": inner}}).to_string()
+}
+
+const TOKEN_ERROR: &str = r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.\r\nTrace ID: 255d1aef-8c98-452f-ac51-23d051240864\r\nCorrelation ID: fb3d2015-bc17-4bb9-bb85-30c5cf1aaaa7\r\nTimestamp: 2026-01-09 02:02:12Z","error_codes":[70008],"timestamp":"2026-01-09 02:02:12Z","trace_id":"255d1aef-8c98-452f-ac51-23d051240864","correlation_id":"fb3d2015-bc17-4bb9-bb85-30c5cf1aaaa7"}"#;
+
+fn code_for(host: &ConnectorHost) -> String {
+    let out = host.authorize_url(&json!({"settings": settings(), "redirect_uri": REDIRECT, "state": "bench-state-0123456789", "code_verifier": VERIFIER})).unwrap().unwrap();
+    match sign_in(out["url"].as_str().unwrap(), None, true).unwrap() {
+        BrowserOutcome::Redirected(loc) => form_urlencoded::parse(loc.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn host_for(mock: &MockEntra) -> ConnectorHost {
+    let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
+    options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
+    options.config.insert("client_secret".into(), mock_entra::TEST_CLIENT_SECRET.into());
+    options.config.insert("login_base_url".into(), mock.base_url());
+    options.config.insert("graph_base_url".into(), mock.base_url());
+    ConnectorHost::load(&root().join("manifests/microsoft-entra-id.json"), &options)
+        .expect("the connector loads (make build)")
+}
+
+fn builder(wasm: &[u8]) -> PluginBuilder<'static> {
+    let refuse = Function::new("connector_http", [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
+        let h = plugin.memory_new(r#"{"transport_error":{"kind":"blocked_host","message":"bench"}}"#)?;
+        outputs[0] = plugin.memory_to_val(h);
+        Ok(())
+    });
+    PluginBuilder::new(
+        Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID),
+    )
+    .with_wasi(false)
+    .with_functions([refuse])
+    .with_fuel_limit(5_000_000_000)
+}
+
+fn rss(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Whole flows per second with `workers` threads for `secs`: create, Save and authorize,
+/// consent, exchange, test, refresh.
+fn flows(mock: &MockEntra, workers: usize, secs: f64) -> (f64, usize, usize) {
+    let dir = std::env::temp_dir().join(format!("connector-bench-{}-{workers}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let p = Arc::new(
+        Platform::new(
+            Arc::new(host_for(mock)),
+            Store::open(&dir.join("b.db")).unwrap(),
+            REDIRECT,
+            host_harness::platform::system_clock(),
+        )
+        .unwrap(),
+    );
+    let (done, failed, next) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (p, done, failed, next) = (p.clone(), done.clone(), failed.clone(), next.clone());
+            std::thread::spawn(move || {
+                while Instant::now() < deadline {
+                    let name = format!("flow-{}", next.fetch_add(1, Ordering::SeqCst));
+                    let ok = (|| -> Option<()> {
+                        p.create(&json!({"name": name, "scopes": ["User.Read"]})).ok()?;
+                        let start = p.begin_authorization(&name).ok()?;
+                        let BrowserOutcome::Redirected(loc) = sign_in(&start.url, None, true).ok()? else {
+                            return None;
+                        };
+                        let q = form_urlencoded::parse(loc.split_once('?')?.1.as_bytes()).into_owned().collect();
+                        p.complete_authorization(&q).ok()?;
+                        p.refresh(&name).ok()?;
+                        Some(())
+                    })();
+                    if ok.is_some() {
+                        done.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    let n = done.load(Ordering::SeqCst);
+    (n as f64 / started.elapsed().as_secs_f64(), n, failed.load(Ordering::SeqCst))
+}
+
+fn main() {
+    std::process::exit(run());
+}
+
+fn run() -> i32 {
+    let mock = MockEntra::start().expect("the mock starts");
+    let host = host_for(&mock);
+    let wasm = host.loaded().wasm.clone();
+    let wasm_bytes = wasm.len();
+    let platform = ConnectorPlatform {
+        client_id: Some(mock_entra::TEST_CLIENT_ID.into()),
+        client_secret: Some(Secret::new(mock_entra::TEST_CLIENT_SECRET)),
+        login_base_url: Some(mock.base_url()),
+        graph_base_url: Some(mock.base_url()),
+    };
+
+    // The floor: the cheapest export through the same host path.
+    let floor = measure(3000, || {
+        host.call_raw("noop", b"").unwrap();
+    });
+
+    let auth = json!({"settings": settings(), "redirect_uri": REDIRECT, "state": "bench-state-0123456789", "code_verifier": VERIFIER, "nonce": "bench-nonce-0123456789"});
+    let consent = json!({"settings": settings(), "redirect_uri": REDIRECT, "state": "bench-state-0123456789"});
+    let graph_error =
+        json!({"phase": "graph", "status": 403, "headers": {"request-id": "r"}, "body": large_graph_error()});
+    let token_error = json!({"phase": "token", "status": 400, "body": TOKEN_ERROR});
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("describe", "describe", json!({})),
+        ("list_scopes", "list_scopes", json!({})),
+        ("authorize_url", "authorize_url", auth),
+        ("admin_consent_url", "admin_consent_url", consent),
+        ("classify_error (large Graph error)", "classify_error", graph_error),
+        ("classify_error (token error)", "classify_error", token_error),
+    ];
+    let mut exports = serde_json::Map::new();
+    let mut violations = Vec::new();
+    let mut rows = Vec::new();
+    for (label, export, input) in &cases {
+        let bytes = input.to_string().into_bytes();
+        let w = measure(2000, || {
+            host.call_raw(export, &bytes).unwrap();
+        });
+        let n = measure(2000, || {
+            entra_id_connector::api::call(export, &bytes, &platform, &mut entra_id_connector::http::NoHttp);
+        });
+        let ratio = w.median / floor.median;
+        if ratio > 1.5 {
+            violations.push(format!("{label}: ratio_to_floor {ratio:.2} > 1.5"));
+        }
+        rows.push((label.to_string(), w, n, ratio));
+        exports.insert(
+            label.to_string(),
+            json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (ratio * 100.0).round() / 100.0}),
+        );
+    }
+    // Network exports against the mock on loopback.
+    let codes: Vec<String> = (0..60).map(|_| code_for(&host)).collect();
+    let mut it = codes.into_iter();
+    let w = measure(50, || {
+        let code = it.next().unwrap_or_default();
+        host.exchange_code(&json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code, "code_verifier": VERIFIER, "now": now()})).unwrap().ok();
+    });
+    let native_codes: Vec<String> = (0..60).map(|_| code_for(&host)).collect();
+    let mut it = native_codes.into_iter();
+    let mut nh = NativeHttp(ureq::Agent::config_builder().http_status_as_error(false).build().into());
+    let n = measure(50, || {
+        let code = it.next().unwrap_or_default();
+        let input = json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code, "code_verifier": VERIFIER, "now": now()}).to_string();
+        entra_id_connector::api::call("exchange_code", input.as_bytes(), &platform, &mut nh);
+    });
+    rows.push(("exchange_code (mock)".into(), w, n, w.median / floor.median));
+    exports.insert("exchange_code".into(), json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (w.median / floor.median * 100.0).round() / 100.0}));
+    let t = host.exchange_code(&json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code_for(&host), "code_verifier": VERIFIER, "now": now()})).unwrap().unwrap();
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let input = json!({"settings": settings(), "refresh_token": rt, "now": now()});
+    let w = measure(200, || {
+        host.refresh_token(&input).unwrap().unwrap();
+    });
+    let bytes = input.to_string().into_bytes();
+    let n = measure(200, || {
+        entra_id_connector::api::call("refresh_token", &bytes, &platform, &mut nh);
+    });
+    rows.push(("refresh_token (mock)".into(), w, n, w.median / floor.median));
+    exports.insert("refresh_token".into(), json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (w.median / floor.median * 100.0).round() / 100.0}));
+
+    // Cold start.
+    let compile = measure(5, || {
+        CompiledPlugin::new(builder(&wasm).with_cache_disabled()).unwrap();
+    });
+    let compile_cached = measure(20, || {
+        CompiledPlugin::new(builder(&wasm)).unwrap();
+    });
+    let compiled = CompiledPlugin::new(builder(&wasm)).unwrap();
+    let instantiate = measure(300, || {
+        Plugin::new_from_compiled(&compiled).unwrap();
+    });
+    let first_call = measure(100, || {
+        let mut p = Plugin::new_from_compiled(&compiled).unwrap();
+        let _: String = p.call("describe", "{}").unwrap();
+    });
+
+    // Memory: one instance, 1 then 1000 then 10000 mixed calls.
+    let mut p = Plugin::new_from_compiled(&compiled).unwrap();
+    let mixed: Vec<(&str, Vec<u8>)> = cases
+        .iter()
+        .map(|(_, e, i)| (*e, i.to_string().into_bytes()))
+        .chain([("authorize_url", b"not json".to_vec()), ("exchange_code", b"{}".to_vec())])
+        .collect();
+    let mem_after = |p: &mut Plugin, calls: usize| -> u64 {
+        for i in 0..calls {
+            let (e, input) = &mixed[i % mixed.len()];
+            let _: String = p.call(e, input.as_slice()).unwrap();
+        }
+        let m: String = p.call("memory_bytes", "").unwrap();
+        m.parse().unwrap_or(0)
+    };
+    let mem_1 = mem_after(&mut p, 1);
+    let mem_1000 = mem_after(&mut p, 999);
+    let mem_10000 = mem_after(&mut p, 9000);
+    if mem_10000 > mem_1000 {
+        violations
+            .push(format!("linear memory grew from {mem_1000} to {mem_10000} bytes between 1,000 and 10,000 calls"));
+    }
+
+    let (f1, n1, fail1) = flows(&mock, 1, 4.0);
+    let (f8, n8, fail8) = flows(&mock, 8, 4.0);
+    if f8 < 1.6 * f1 {
+        violations.push(format!("flows: 8 workers {f8:.0}/s is less than 1.6 x 1 worker {f1:.0}/s"));
+    }
+    if fail1 + fail8 > 0 {
+        violations.push(format!("flows: {} failures", fail1 + fail8));
+    }
+    if wasm_bytes > 200 * 1024 {
+        violations.push(format!("wasm_bytes {wasm_bytes} > 204800"));
+    }
+    if instantiate.median > 300.0 {
+        violations.push(format!("instantiate_us {:.0} > 300", instantiate.median));
+    }
+    if compile_cached.median / 1000.0 > 5.0 {
+        violations.push(format!("compile_cached_ms {:.1} > 5", compile_cached.median / 1000.0));
+    }
+
+    let report = json!({
+        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS},
+        "wasm_bytes": wasm_bytes,
+        "floor_us": fig(floor),
+        "exports": exports,
+        "compile_ms": {"median_ms": compile.median / 1000.0, "samples": compile.samples},
+        "compile_cached_ms": {"median_ms": compile_cached.median / 1000.0, "samples": compile_cached.samples},
+        "instantiate_us": fig(instantiate),
+        "first_call_us": fig(first_call),
+        "memory": {"linear_after_1": mem_1, "linear_after_1000": mem_1000, "linear_after_10000": mem_10000, "host_peak_rss": rss("VmHWM:")},
+        "flows_per_s": {"workers_1": {"per_s": f1, "flows": n1, "failures": fail1}, "workers_8": {"per_s": f8, "flows": n8, "failures": fail8}},
+        "budget_violations": violations,
+    });
+    let path = root().join("target/bench-report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+
+    println!("{:<36} {:>10} {:>10} {:>8}", "export", "wasm us", "native us", "x floor");
+    println!("{:<36} {:>10.1} {:>10} {:>8}", "floor (noop)", floor.median, "-", "1.00");
+    for (label, w, n, r) in &rows {
+        println!("{label:<36} {:>10.1} {:>10.1} {r:>8.2}", w.median, n.median);
+    }
+    println!("wasm {wasm_bytes} bytes; compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us; first call {:.0} us", compile.median / 1000.0, compile_cached.median / 1000.0, instantiate.median, first_call.median);
+    println!(
+        "linear memory {mem_1} -> {mem_1000} -> {mem_10000} bytes after 1 / 1,000 / 10,000 calls; host peak RSS {} MiB",
+        rss("VmHWM:") / 1024 / 1024
+    );
+    println!(
+        "flows: {f1:.1}/s with 1 worker, {f8:.1}/s with 8 ({:.2}x), failures {}",
+        f8 / f1.max(0.001),
+        fail1 + fail8
+    );
+    println!("report: {}", path.display());
+    if violations.is_empty() {
+        println!("budgets: all met");
+        0
+    } else {
+        println!("budgets missed:");
+        for v in &violations {
+            println!("  - {v}");
+        }
+        1
+    }
+}
