@@ -116,17 +116,25 @@ fn host_for(mock: &MockEntra) -> ConnectorHost {
 }
 
 fn builder(wasm: &[u8]) -> PluginBuilder<'static> {
+    builder_fuel(wasm, true)
+}
+
+fn builder_fuel(wasm: &[u8], fuel: bool) -> PluginBuilder<'static> {
     let refuse = Function::new("connector_http", [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
         let h = plugin.memory_new(r#"{"transport_error":{"kind":"blocked_host","message":"bench"}}"#)?;
         outputs[0] = plugin.memory_to_val(h);
         Ok(())
     });
-    PluginBuilder::new(
+    let b = PluginBuilder::new(
         Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID),
     )
     .with_wasi(false)
-    .with_functions([refuse])
-    .with_fuel_limit(5_000_000_000)
+    .with_functions([refuse]);
+    if fuel {
+        b.with_fuel_limit(5_000_000_000)
+    } else {
+        b
+    }
 }
 
 fn rss(field: &str) -> u64 {
@@ -290,6 +298,18 @@ fn run() -> i32 {
         let _: String = p.call("describe", "{}").unwrap();
     });
 
+    // What fuel metering costs: authorize_url on a bare instance with and without fuel.
+    let auth_bytes = cases[2].2.to_string().into_bytes();
+    let mut with_fuel = Plugin::new_from_compiled(&compiled).unwrap();
+    let fueled = measure(2000, || {
+        let _: String = with_fuel.call("authorize_url", auth_bytes.as_slice()).unwrap();
+    });
+    let unfueled_compiled = CompiledPlugin::new(builder_fuel(&wasm, false)).unwrap();
+    let mut without_fuel = Plugin::new_from_compiled(&unfueled_compiled).unwrap();
+    let unfueled = measure(2000, || {
+        let _: String = without_fuel.call("authorize_url", auth_bytes.as_slice()).unwrap();
+    });
+
     // Memory: one instance, 1 then 1000 then 10000 mixed calls.
     let mut p = Plugin::new_from_compiled(&compiled).unwrap();
     let mixed: Vec<(&str, Vec<u8>)> = cases
@@ -339,6 +359,7 @@ fn run() -> i32 {
         "compile_ms": {"median_ms": compile.median / 1000.0, "samples": compile.samples},
         "compile_cached_ms": {"median_ms": compile_cached.median / 1000.0, "samples": compile_cached.samples},
         "instantiate_us": fig(instantiate),
+        "fuel_overhead": {"authorize_url_with_fuel": fig(fueled), "authorize_url_without_fuel": fig(unfueled)},
         "first_call_us": fig(first_call),
         "memory": {"linear_after_1": mem_1, "linear_after_1000": mem_1000, "linear_after_10000": mem_10000, "host_peak_rss": rss("VmHWM:")},
         "flows_per_s": {"workers_1": {"per_s": f1, "flows": n1, "failures": fail1}, "workers_8": {"per_s": f8, "flows": n8, "failures": fail8}},

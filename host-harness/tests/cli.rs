@@ -259,3 +259,68 @@ fn mock_entra_runs_in_the_foreground_with_scripted_faults() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn fault_scenarios_at_trace_level_leak_nothing_into_output_or_store() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("c.db");
+    let store = store.to_str().unwrap();
+    let mut mock = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args([
+            "mock-entra",
+            "--port",
+            "0",
+            "--redirect-uri",
+            "http://localhost/callback",
+            "--fault",
+            "token nth:2 status:429:0",
+            "--fault",
+            "token nth:4 revoked",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The reader stays open for the whole test: the mock's banner is still being written.
+    let mut banner = BufReader::new(mock.stdout.take().unwrap()).lines();
+    let first = banner.next().unwrap().unwrap();
+    let base = first.rsplit(' ').next().unwrap().to_string();
+    let mut all = String::new();
+    let mut step = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--store", store, "--mock-url", &base]);
+        let out = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+            .args(&full)
+            .current_dir(root())
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        all.push_str(&text(&out.stdout));
+        all.push_str(&text(&out.stderr));
+        out.status.code()
+    };
+    assert_eq!(step(&["connect", "--port", "0", "--name", "T", "--scopes", "User.Read"]), Some(0), "{all}");
+    assert_eq!(step(&["connections", "refresh", "T"]), Some(0), "{all}"); // 429 then success
+    assert_eq!(step(&["connections", "refresh", "T"]), Some(1), "{all}"); // revoked
+    assert_eq!(step(&["connections", "show", "T", "--json"]), Some(0));
+    assert!(all.contains("needs_reauthorization"), "{all}");
+    mock.kill().unwrap();
+    mock.wait().unwrap();
+    drop(banner);
+    assert!(all.len() > 50_000, "trace logging was not on");
+    let mut stored = std::fs::read(dir.path().join("c.db")).unwrap();
+    stored.extend(std::fs::read(dir.path().join("c.db-wal")).unwrap_or_default());
+    let stored = String::from_utf8_lossy(&stored);
+    for secret in [
+        host_harness::mock_entra::TEST_CLIENT_SECRET,
+        "code=1.AQ",
+        "1.AR",
+        "eyJ0eXAiOiJKV1Qi",
+        "code_verifier",
+        "client_secret=",
+    ] {
+        assert!(!all.contains(secret), "{secret} appeared in the output");
+        assert!(!stored.contains(secret), "{secret} is in the store file in clear");
+    }
+}

@@ -95,3 +95,35 @@ fn a_huge_response_is_cut_at_the_cap_and_classified() {
     assert_eq!(e.code, "transient");
     assert_eq!(e.details["provider"]["transport_error"], "too_large");
 }
+
+#[test]
+fn a_token_endpoint_that_answers_one_byte_a_second_ends_at_the_timeout() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"access_token\":\"x\",\"expires_in\":3600}";
+            for b in answer {
+                if conn.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let host = host_towards(&base, &base, Some(1500));
+    let started = Instant::now();
+    let e = host
+        .call(
+            "refresh_token",
+            &json!({"settings": {"name": "n", "scopes": ["User.Read"]}, "refresh_token": "rt", "now": now()}),
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((e.code.as_str(), e.details["provider"]["transport_error"].as_str()), ("transient", Some("timeout")));
+    assert!(started.elapsed() < Duration::from_millis(3000), "{:?}", started.elapsed());
+}

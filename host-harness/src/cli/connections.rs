@@ -324,7 +324,8 @@ pub fn connect(args: ConnectArgs) -> Result<u8, CliError> {
         return Ok(0);
     }
     let start = p.begin_authorization(&name)?;
-    if args.mock || args.common.mock_url.is_some() {
+    let automatic = args.mock || args.common.mock_url.is_some();
+    if automatic {
         match crate::mock_entra::browser::sign_in(&start.url, None, true).map_err(CliError::Other)? {
             crate::mock_entra::browser::BrowserOutcome::Redirected(loc) => {
                 let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -349,14 +350,14 @@ pub fn connect(args: ConnectArgs) -> Result<u8, CliError> {
     }
     let query: BTreeMap<String, String> = listener
         .wait(Duration::from_secs(args.wait), |left| {
-            if !args.mock {
+            if !automatic {
                 use std::io::Write;
                 eprint!("\rWaiting for the sign-in: {}:{:02} left ", left / 60, left % 60);
                 let _ = std::io::stderr().flush();
             }
         })
         .ok_or_else(|| CliError::Other(format!("no sign-in arrived within {} s; run connect again", args.wait)))?;
-    if !args.mock {
+    if !automatic {
         eprintln!();
     }
     let c = p.complete_authorization(&query)?;

@@ -296,6 +296,14 @@ fn run(command: Command) -> Result<u8, CliError> {
     }
 }
 
+/// Prints a line, ignoring a closed stdout: the mock keeps serving when nobody reads its banner.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 fn mock_entra(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Result<u8, CliError> {
     use crate::mock_entra::*;
     let mut config = MockConfig { port, ..Default::default() };
@@ -308,20 +316,20 @@ fn mock_entra(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Res
         mock.script(*e, *c, f.clone());
     }
     let b = mock.base_url();
-    println!("Mock Microsoft Entra ID and Microsoft Graph listening on {b}");
-    println!("  authorize:  {b}/organizations/oauth2/v2.0/authorize");
-    println!("  token:      {b}/organizations/oauth2/v2.0/token");
-    println!("  graph:      {b}/v1.0/me");
-    println!("Registered test app (confidential): client id {TEST_CLIENT_ID}, client secret {TEST_CLIENT_SECRET}");
-    println!("Registered test app (public):       client id {PUBLIC_CLIENT_ID}");
-    println!("Redirect URIs: {}", config.redirect_uris.join(", "));
-    println!("Tenant: Contoso {TEST_TENANT_ID} (contoso.onmicrosoft.com)");
-    println!("Test user: Adele Vance adele.vance@contoso.onmicrosoft.com ({TEST_USER_ID}), no admin roles");
-    println!("Admin user: Megan Bowen megan.bowen@contoso.onmicrosoft.com ({ADMIN_USER_ID}), Global Administrator");
+    say!("Mock Microsoft Entra ID and Microsoft Graph listening on {b}");
+    say!("  authorize:  {b}/organizations/oauth2/v2.0/authorize");
+    say!("  token:      {b}/organizations/oauth2/v2.0/token");
+    say!("  graph:      {b}/v1.0/me");
+    say!("Registered test app (confidential): client id {TEST_CLIENT_ID}, client secret {TEST_CLIENT_SECRET}");
+    say!("Registered test app (public):       client id {PUBLIC_CLIENT_ID}");
+    say!("Redirect URIs: {}", config.redirect_uris.join(", "));
+    say!("Tenant: Contoso {TEST_TENANT_ID} (contoso.onmicrosoft.com)");
+    say!("Test user: Adele Vance adele.vance@contoso.onmicrosoft.com ({TEST_USER_ID}), no admin roles");
+    say!("Admin user: Megan Bowen megan.bowen@contoso.onmicrosoft.com ({ADMIN_USER_ID}), Global Administrator");
     for (e, c, f) in &scripted {
-        println!("Scripted fault: {e:?} {c:?} {f:?}");
+        say!("Scripted fault: {e:?} {c:?} {f:?}");
     }
-    println!("Press Ctrl-C to stop.");
+    say!("Press Ctrl-C to stop.");
     loop {
         std::thread::park();
     }

@@ -190,16 +190,20 @@ impl State {
         self.users.iter().find(|u| u.id == id)
     }
 
+    /// The fault for this call of `endpoint`: every scripted fault counts the call (so `Nth(k)`
+    /// means the k-th call from when it was scripted); of those due, the oldest plays.
     fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
-        let i = self.faults.iter().position(|f| f.endpoint == endpoint)?;
-        let f = &mut self.faults[i];
-        if f.skip > 0 {
-            f.skip -= 1;
-            // Other faults for the endpoint wait their turn behind this one.
-            return None;
+        let mut due = None;
+        for (i, f) in self.faults.iter_mut().enumerate().filter(|(_, f)| f.endpoint == endpoint) {
+            if f.skip > 0 {
+                f.skip -= 1;
+            } else if due.is_none() {
+                due = Some(i);
+            }
         }
-        let fault = f.fault.clone();
-        if let Some(r) = &mut f.remaining {
+        let i = due?;
+        let fault = self.faults[i].fault.clone();
+        if let Some(r) = &mut self.faults[i].remaining {
             *r -= 1;
             if *r == 0 {
                 self.faults.remove(i);
