@@ -9,23 +9,10 @@ use entra_id_connector::secret::Secret;
 use entra_id_connector::settings::Platform;
 use proptest::prelude::*;
 
-const EXPORTS: [&str; 10] = [
-    "describe",
-    "validate_settings",
-    "list_scopes",
-    "authorize_url",
-    "admin_consent_url",
-    "exchange_code",
-    "refresh_token",
-    "client_credentials",
-    "test_connection",
-    "classify_error",
-];
-
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut out = Vec::new();
-    for export in EXPORTS {
+    for export in entra_id_connector::describe::EXPORTS {
         for entry in std::fs::read_dir(root.join(export)).unwrap() {
             out.push((export.to_string(), std::fs::read(entry.unwrap().path()).unwrap()));
         }
