@@ -27,8 +27,11 @@ setup:
 wasm: setup
 	$(CARGO) build -p entra-id-connector --release --target $(WASM_TARGET) $(WASM_FLAGS)
 
+# Every target of the workspace, so the binary and the tests share one feature resolution (a
+# build of the binary alone resolves dev-dependency features differently and would compile
+# wasmtime a second time for the tests).
 host: setup
-	$(CARGO) build -p host-harness --release --bin connector-host
+	$(CARGO) build --workspace --release --all-targets
 
 # Packaging: pin the manifest's sha256 to the module just built.
 pin: wasm host
