@@ -276,25 +276,36 @@ impl Store {
         Ok(())
     }
 
-    /// Removes and returns a pending authorization (single use): (name, secrets, created_at).
+    /// Removes and returns the pending authorization whose state hashes to `state_hash` (single
+    /// use): (name, secrets, created_at). Rows are found by a short prefix of the hash and the
+    /// whole hash is compared in constant time, so the lookup's timing says nothing about it.
     pub fn take_pending(&self, state_hash: &str) -> Result<Option<(String, Value, i64)>, PlatformError> {
+        let prefix: String = state_hash.chars().take(8).collect();
         let mut db = self.db();
         let tx = db.transaction().map_err(db_err)?;
-        let row = tx
-            .query_row("SELECT name, secrets, created_at FROM pending WHERE state_hash=?1", params![state_hash], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
-            })
-            .optional()
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM pending WHERE state_hash=?1", params![state_hash]).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        match row {
-            Some((name, sealed, at)) => {
-                let plain = self.sealer.open(state_hash, &sealed)?;
-                Ok(Some((name, serde_json::from_slice(&plain).unwrap_or(Value::Null), at)))
+        let mut rows: Vec<(String, String, Vec<u8>, i64)> = Vec::new();
+        {
+            let mut st = tx
+                .prepare(
+                    "SELECT state_hash, name, secrets, created_at FROM pending WHERE substr(state_hash, 1, 8) = ?1",
+                )
+                .map_err(db_err)?;
+            for row in
+                st.query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(db_err)?
+            {
+                rows.push(row.map_err(db_err)?);
             }
-            None => Ok(None),
         }
+        let found = rows
+            .into_iter()
+            .find(|(h, ..)| bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), state_hash.as_bytes())));
+        let Some((hash, name, sealed, at)) = found else {
+            return Ok(None);
+        };
+        tx.execute("DELETE FROM pending WHERE state_hash=?1", params![hash]).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        let plain = self.sealer.open(&hash, &sealed)?;
+        Ok(Some((name, serde_json::from_slice(&plain).unwrap_or(Value::Null), at)))
     }
 
     /// Drops pending authorizations older than `cutoff`.
