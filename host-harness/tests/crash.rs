@@ -1,5 +1,5 @@
 //! A child process killed while it writes token sets: the store always opens and holds one
-//! whole token set, the old or the new, never a mix. Rounds: CRASH_ROUNDS (default 20).
+//! whole token set, the old or the new, never a mix. Rounds: CRASH_ROUNDS (default 200).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -9,7 +9,7 @@ use host_harness::platform::Store;
 
 #[test]
 fn a_killed_writer_leaves_the_old_or_the_new_token_set() {
-    let rounds: u32 = std::env::var("CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let rounds: u32 = std::env::var("CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let mut last = 0;
