@@ -14,7 +14,7 @@ use extism::{CompiledPlugin, Function, Manifest, Plugin, PluginBuilder, UserData
 use host_harness::mock_entra::browser::{sign_in, BrowserOutcome};
 use host_harness::mock_entra::{self, MockEntra};
 use host_harness::platform::{Platform, Store};
-use host_harness::{ConnectorHost, LoadOptions};
+use host_harness::ConnectorHost;
 use serde_json::{json, Value};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -106,11 +106,7 @@ fn now() -> i64 {
 }
 
 fn host_for(mock: &MockEntra) -> ConnectorHost {
-    let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
-    options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
-    options.config.insert("client_secret".into(), mock_entra::TEST_CLIENT_SECRET.into());
-    options.config.insert("login_base_url".into(), mock.base_url());
-    options.config.insert("graph_base_url".into(), mock.base_url());
+    let options = mock_entra::load_options(&mock.base_url());
     ConnectorHost::load(&root().join("manifests/microsoft-entra-id.json"), &options)
         .expect("the connector loads (make build)")
 }

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use extism::{CompiledPlugin, CurrentPlugin, Function, Plugin, PluginBuilder, UserData, Val, ValType, PTR};
+use extism::{CompiledPlugin, CurrentPlugin, Function, Plugin, PluginBuilder, UserData, Val, PTR};
 use serde_json::Value;
 
 use crate::error::{parse_envelope, CallResult, HostError};
@@ -256,7 +256,7 @@ impl ConnectorHost {
         self.call("classify_error", input)
     }
 
-    /// Linear memory of one idle instance, in bytes (for leak checks).
+    /// How many instances wait in the idle pool.
     pub fn idle_instances(&self) -> usize {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
     }
@@ -268,14 +268,4 @@ pub fn root(e: &extism::Error) -> String {
     let first = text.lines().next().unwrap_or("").trim();
     let first = if first.is_empty() { "unknown failure" } else { first };
     first.chars().take(300).collect()
-}
-
-/// Shared handle for multi-threaded use.
-pub type SharedHost = Arc<ConnectorHost>;
-
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<ConnectorHost>();
-    let _ = ValType::I64;
 }

@@ -165,12 +165,7 @@ impl World {
 
     /// Another loaded connector pointed at `mock`, with a call timeout.
     pub fn host_with(mock: &MockEntra, timeout_ms: Option<u64>) -> ConnectorHost {
-        let mut options =
-            LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], timeout_ms, ..Default::default() };
-        options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
-        options.config.insert("client_secret".into(), mock_entra::TEST_CLIENT_SECRET.into());
-        options.config.insert("login_base_url".into(), mock.base_url());
-        options.config.insert("graph_base_url".into(), mock.base_url());
+        let options = LoadOptions { timeout_ms, ..mock_entra::load_options(&mock.base_url()) };
         ConnectorHost::load(&manifest_path(), &options).expect("the connector loads")
     }
 

@@ -101,14 +101,7 @@ fn default_store() -> PathBuf {
 /// The host for real Microsoft, or for a mock at `mock_url`.
 fn load_host(common: &Common, mock_url: Option<&str>) -> Result<ConnectorHost, CliError> {
     match mock_url {
-        Some(url) => {
-            let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
-            options.config.insert("client_id".into(), crate::mock_entra::TEST_CLIENT_ID.into());
-            options.config.insert("client_secret".into(), crate::mock_entra::TEST_CLIENT_SECRET.into());
-            options.config.insert("login_base_url".into(), url.trim_end_matches('/').into());
-            options.config.insert("graph_base_url".into(), url.trim_end_matches('/').into());
-            Ok(ConnectorHost::load(&common.manifest, &options)?)
-        }
+        Some(url) => Ok(ConnectorHost::load(&common.manifest, &crate::mock_entra::load_options(url))?),
         None => Ok(ConnectorHost::load(&common.manifest, &LoadOptions::default())?),
     }
 }

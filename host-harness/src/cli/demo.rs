@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::host::{ConnectorHost, LoadOptions};
+use crate::host::ConnectorHost;
 use crate::mock_entra::browser::{sign_in, BrowserOutcome};
 use crate::mock_entra::{self, Calls, Endpoint, Fault, MockEntra};
 use crate::platform::callback::CallbackListener;
@@ -16,12 +16,7 @@ use super::{connection_table, CliError};
 
 /// Loads the connector pointed at a mock, with the mock's confidential app as the platform's.
 pub fn host_for_mock(manifest: &std::path::Path, mock: &MockEntra) -> Result<ConnectorHost, CliError> {
-    let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
-    options.config.insert("client_id".into(), mock_entra::TEST_CLIENT_ID.into());
-    options.config.insert("client_secret".into(), mock_entra::TEST_CLIENT_SECRET.into());
-    options.config.insert("login_base_url".into(), mock.base_url());
-    options.config.insert("graph_base_url".into(), mock.base_url());
-    Ok(ConnectorHost::load(manifest, &options)?)
+    Ok(ConnectorHost::load(manifest, &mock_entra::load_options(&mock.base_url()))?)
 }
 
 fn step(n: u32, title: &str) {

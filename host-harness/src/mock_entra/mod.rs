@@ -223,6 +223,18 @@ pub(crate) struct Incoming {
     pub raw_body: Bytes,
 }
 
+/// Load options that point a connector at the mock at `base_url`: the test-only login and Graph
+/// base URLs, 127.0.0.1 allowed, and the mock's confidential app as the platform's app.
+pub fn load_options(base_url: &str) -> crate::host::LoadOptions {
+    let base = base_url.trim_end_matches('/');
+    let mut options = crate::host::LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
+    options.config.insert("client_id".into(), TEST_CLIENT_ID.into());
+    options.config.insert("client_secret".into(), TEST_CLIENT_SECRET.into());
+    options.config.insert("login_base_url".into(), base.into());
+    options.config.insert("graph_base_url".into(), base.into());
+    options
+}
+
 /// A running mock; stops when dropped.
 pub struct MockEntra {
     state: Arc<Mutex<State>>,

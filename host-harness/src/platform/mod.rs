@@ -127,6 +127,10 @@ pub struct Platform {
     secret_keys: Vec<String>,
     /// Counts refresh requests sent (for tests and reports).
     pub refreshes: std::sync::atomic::AtomicU64,
+    /// The platform's own requests with a connection's token (`api`): one pooled client, held to
+    /// the connector's allowed hosts.
+    api_agent: ureq::Agent,
+    api_policy: crate::outbound::HostPolicy,
 }
 
 impl Platform {
@@ -144,6 +148,13 @@ impl Platform {
             .filter(|s| s["kind"] == "secret")
             .filter_map(|s| s["key"].as_str().map(str::to_string))
             .collect();
+        let api_agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(host.timeout()))
+            .build()
+            .into();
+        let api_policy = crate::outbound::HostPolicy::new(host.allowed_hosts().iter().cloned());
         Ok(Platform {
             host,
             store,
@@ -152,6 +163,8 @@ impl Platform {
             locks: Mutex::new(HashMap::new()),
             secret_keys,
             refreshes: Default::default(),
+            api_agent,
+            api_policy,
         })
     }
 
@@ -166,15 +179,13 @@ impl Platform {
     /// Creates a connection from the panel's settings: the connector validates them (field
     /// errors name the field), the name must be unique, secret settings are sealed.
     pub fn create(&self, settings: &Value) -> Result<Record, PlatformError> {
-        if self.host.manifest().interface_version == 1 {
-            let probe = self.host.call_raw("validate_settings", json!({ "settings": settings }).to_string().as_bytes());
-            match probe {
-                Ok(text) => {
-                    crate::error::parse_envelope("validate_settings", &text)??;
-                }
-                Err(HostError::Usage(_)) => {}
-                Err(e) => return Err(e.into()),
+        // validate_settings is optional in interface v1: a connector without it is checked at sign-in.
+        match self.host.call_raw("validate_settings", json!({ "settings": settings }).to_string().as_bytes()) {
+            Ok(text) => {
+                crate::error::parse_envelope("validate_settings", &text)??;
             }
+            Err(HostError::Usage(_)) => {}
+            Err(e) => return Err(e.into()),
         }
         let name = settings["name"].as_str().unwrap_or("").trim().to_string();
         let mut public = settings.clone();
@@ -438,14 +449,8 @@ impl Platform {
     /// A request to the service with the connection's token, retried as classified (the
     /// platform's own use of a connection, as an import or export step would).
     pub fn api(&self, name: &str, method: &str, url: &str, body: Option<&Value>) -> Result<Value, PlatformError> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(self.host.timeout()))
-            .build()
-            .into();
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        if !crate::outbound::HostPolicy::new(self.host.allowed_hosts().iter().cloned()).allows(&host) {
+        if !self.api_policy.allows(&host) {
             return Err(PlatformError::Config(format!("host {host} is not in the connector's allowed hosts")));
         }
         let mut refreshed = false;
@@ -459,7 +464,7 @@ impl Platform {
             let req = req
                 .body(body.map(|b| b.to_string()).unwrap_or_default().into_bytes())
                 .map_err(|e| PlatformError::Config(e.to_string()))?;
-            let (status, headers, text) = match agent.run(req) {
+            let (status, headers, text) = match self.api_agent.run(req) {
                 Ok(mut resp) => {
                     let headers: serde_json::Map<String, Value> = resp
                         .headers()
