@@ -2,7 +2,7 @@
 //! The wasm export layer and the native tests both go through here, so they behave alike.
 
 use crate::error::{envelope, ConnectorError, ErrorCode};
-use crate::http::HttpClient;
+use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::input::decode;
 use crate::settings::Platform;
 use crate::{authorize, classify, describe, graph, token};
@@ -28,5 +28,97 @@ pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn Http
             ErrorCode::NotImplemented,
             format!("This connector has no export named {}.", other.chars().take(64).collect::<String>()),
         ))),
+    }
+}
+
+/// Exports whose answer is a large document that, without a network request, depends only on
+/// the input and the platform configuration: the panel asks for them every time it opens.
+pub const MEMOIZED: [&str; 2] = ["describe", "list_scopes"];
+
+/// Inputs larger than this are answered but not remembered.
+const MEMO_MAX_INPUT: usize = 4096;
+
+/// The last answer of each [`MEMOIZED`] export, given again for the same input and platform
+/// configuration (one per plugin instance). An answer that needed a network request (a live
+/// scope catalog) is never remembered.
+#[derive(Default)]
+pub struct Memo {
+    entries: Vec<(&'static str, Vec<u8>, Platform, String)>,
+}
+
+/// Counts the requests an export made.
+struct Counting<'a> {
+    inner: &'a mut dyn HttpClient,
+    requests: usize,
+}
+
+impl HttpClient for Counting<'_> {
+    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
+        self.requests += 1;
+        self.inner.send(request)
+    }
+}
+
+impl Memo {
+    /// [`call`], answered from memory when the same export was called with the same input and
+    /// platform and needed no network request.
+    pub fn call(&mut self, export: &str, input: &[u8], platform: &Platform, http: &mut dyn HttpClient) -> String {
+        let Some(&name) = MEMOIZED.iter().find(|m| **m == export) else {
+            return call(export, input, platform, http);
+        };
+        if let Some((.., answer)) = self.entries.iter().find(|(e, i, p, _)| *e == name && i == input && p == platform) {
+            return answer.clone();
+        }
+        let mut counting = Counting { inner: http, requests: 0 };
+        let answer = call(export, input, platform, &mut counting);
+        if counting.requests == 0 && input.len() <= MEMO_MAX_INPUT {
+            self.entries.retain(|(e, ..)| *e != name);
+            self.entries.push((name, input.to_vec(), platform.clone(), answer.clone()));
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{HttpResponse, NoHttp};
+
+    #[test]
+    fn memo_answers_alike_and_keys_on_input_and_platform() {
+        let platform =
+            Platform { client_id: Some("11111111-2222-3333-4444-555555555555".into()), ..Platform::default() };
+        let mut memo = Memo::default();
+        for export in MEMOIZED {
+            let first = memo.call(export, b"{}", &platform, &mut NoHttp);
+            assert_eq!(first, call(export, b"{}", &platform, &mut NoHttp));
+            assert_eq!(memo.call(export, b"{}", &platform, &mut NoHttp), first);
+        }
+        // Another platform configuration or input is not answered from memory.
+        let other = Platform { client_secret: Some(crate::secret::Secret::new("s")), ..platform.clone() };
+        assert!(memo.call("describe", b"{}", &other, &mut NoHttp).contains("client_secret_post"));
+        let input = br#"{"settings":{"name":"n","scopes":["User.Read"],"cloud":"china"}}"#;
+        assert!(memo.call("describe", input, &other, &mut NoHttp).contains("login.chinacloudapi.cn"));
+        assert_eq!(memo.entries.len(), 2, "one answer kept per export");
+        // Other exports are never remembered.
+        memo.call("classify_error", br#"{"phase":"graph","status":500,"body":""}"#, &platform, &mut NoHttp);
+        assert_eq!(memo.entries.len(), 2);
+    }
+
+    #[test]
+    fn an_answer_that_needed_the_network_is_not_remembered() {
+        let platform =
+            Platform { client_id: Some("11111111-2222-3333-4444-555555555555".into()), ..Platform::default() };
+        let mut memo = Memo::default();
+        let mut calls = 0;
+        let mut graph = |_: &HttpRequest| {
+            calls += 1;
+            HttpOutcome::Response(HttpResponse { status: 503, ..HttpResponse::default() })
+        };
+        let input = br#"{"access_token":"eyJ0eXAiOiJKV1QifQ.e30.sig"}"#;
+        memo.call("list_scopes", input, &platform, &mut graph);
+        memo.call("list_scopes", input, &platform, &mut graph);
+        assert_eq!(calls, 2);
+        assert!(memo.entries.is_empty());
     }
 }

@@ -9,19 +9,28 @@ const UNRESERVED_KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').r
 
 /// Encodes one component.
 pub fn component(s: &str) -> String {
-    utf8_percent_encode(s, UNRESERVED_KEPT).to_string()
+    let mut out = String::with_capacity(s.len());
+    push_component(&mut out, s);
+    out
+}
+
+/// Appends one encoded component to `out`.
+pub fn push_component(out: &mut String, s: &str) {
+    for chunk in utf8_percent_encode(s, UNRESERVED_KEPT) {
+        out.push_str(chunk);
+    }
 }
 
 /// `k1=v1&k2=v2`, each side encoded.
 pub fn pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     for (k, v) in pairs {
         if !out.is_empty() {
             out.push('&');
         }
-        out.push_str(&component(k));
+        push_component(&mut out, k);
         out.push('=');
-        out.push_str(&component(v));
+        push_component(&mut out, v);
     }
     out
 }

@@ -79,18 +79,23 @@ impl ConnectorError {
             ConnectorError::Classified(c) => &c.message,
         }
     }
+}
 
-    /// The `error` object of the envelope.
-    pub fn to_json(&self) -> serde_json::Value {
+/// The `error` object of the envelope: `{code, message, field?}` or a classification.
+impl Serialize for ConnectorError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         match self {
             ConnectorError::Plain { code, message, field } => {
-                let mut v = serde_json::json!({ "code": code.as_str(), "message": message });
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("code", code.as_str())?;
+                map.serialize_entry("message", message)?;
                 if let Some(f) = field {
-                    v["field"] = serde_json::Value::String(f.clone());
+                    map.serialize_entry("field", f)?;
                 }
-                v
+                map.end()
             }
-            ConnectorError::Classified(c) => serde_json::to_value(c).unwrap_or_default(),
+            ConnectorError::Classified(c) => c.serialize(serializer),
         }
     }
 }
@@ -98,16 +103,25 @@ impl ConnectorError {
 /// Shorthand for results of the core.
 pub type CResult<T> = Result<T, ConnectorError>;
 
-/// The whole envelope for a result.
+/// The whole envelope for a result, written straight from the payload (no intermediate
+/// `serde_json::Value`: one pass, one buffer).
 pub fn envelope<T: Serialize>(result: CResult<T>) -> String {
-    let doc = match result {
-        Ok(payload) => match serde_json::to_value(payload) {
-            Ok(v) => serde_json::json!({ "ok": v }),
-            Err(_) => {
-                serde_json::json!({ "error": { "code": "invalid_response", "message": "The connector could not encode its answer." } })
-            }
-        },
-        Err(e) => serde_json::json!({ "error": e.to_json() }),
+    let mut out = Vec::with_capacity(1024);
+    let written = match &result {
+        Ok(payload) => {
+            out.extend_from_slice(b"{\"ok\":");
+            serde_json::to_writer(&mut out, payload)
+        }
+        Err(e) => {
+            out.extend_from_slice(b"{\"error\":");
+            serde_json::to_writer(&mut out, e)
+        }
     };
-    doc.to_string()
+    if written.is_err() {
+        return r#"{"error":{"code":"invalid_response","message":"The connector could not encode its answer."}}"#
+            .into();
+    }
+    out.push(b'}');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }

@@ -39,8 +39,13 @@ fn platform() -> Platform {
     }
 }
 
+thread_local! {
+    /// This instance's remembered answers (wasm runs one call at a time per instance).
+    static MEMO: std::cell::RefCell<api::Memo> = std::cell::RefCell::new(api::Memo::default());
+}
+
 fn run(export: &str, input: Vec<u8>) -> FnResult<String> {
-    Ok(api::call(export, &input, &platform(), &mut HostHttp))
+    Ok(MEMO.with(|memo| memo.borrow_mut().call(export, &input, &platform(), &mut HostHttp)))
 }
 
 /// The interface version this plugin implements; the host checks it at load.

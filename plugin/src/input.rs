@@ -34,14 +34,105 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CResult<T> {
     if !text.trim_start().starts_with('{') {
         return Err(ConnectorError::invalid("$", "The input must be a JSON object."));
     }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = describe_serde_error(&inner);
-        ConnectorError::invalid(field_path(&path, &inner.to_string()), message)
-    })?;
-    Ok(value)
+    serde_json::from_str(text).map_err(|e| {
+        let message = describe_serde_error(&e);
+        ConnectorError::invalid(field_of_error(text, &e), message)
+    })
+}
+
+/// The field a serde_json error is about, from where in the text it stopped: serde_json reports
+/// the position of the next unread byte, which is inside (or at the end of) the offending value,
+/// at the `}` of an object missing a field, or just after an unknown key. Tracking the path
+/// during parsing instead (serde_path_to_error) doubles every input type's decoding code in
+/// the module; this reads the text again only when decoding failed.
+fn field_of_error(text: &str, e: &serde_json::Error) -> String {
+    // A truncated document (or an error serde_json could not place) is about the whole input.
+    if e.line() == 0 || e.is_eof() {
+        return "$".to_string();
+    }
+    let line_start: usize = text.split_inclusive('\n').take(e.line() - 1).map(str::len).sum();
+    let mut at = (line_start + e.column()).min(text.len());
+    let message = e.to_string();
+    let before = text.as_bytes()[..at].trim_ascii_end();
+    // A missing field is reported just after the `}` of the object that lacks it; a value of
+    // the wrong shape, at or inside the `[` or `{` it starts with.
+    let closing = message.starts_with("missing field `") && before.ends_with(b"}");
+    let opening = matches!(before.last(), Some(b'[' | b'{')) && before.len() > 1;
+    if closing || opening {
+        at = before.len() - 1;
+    }
+    let (container, member) = path_at(&text.as_bytes()[..at]);
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()));
+    match (named, member) {
+        (Some(name), _) => join(&container, name),
+        (None, Some(member)) => join(&container, &member),
+        (None, None) if container.is_empty() => "$".to_string(),
+        (None, None) => container,
+    }
+}
+
+fn join(container: &str, name: &str) -> String {
+    if container.is_empty() || name.starts_with('[') {
+        format!("{container}{name}")
+    } else {
+        format!("{container}.{name}")
+    }
+}
+
+enum Frame {
+    /// The last key read, and whether its value is complete.
+    Object(Option<String>, bool),
+    Array(usize),
+}
+
+/// The path of the innermost container open at the end of `prefix` (`settings.scopes`) and the
+/// member being read there (`now`, `[2]`), if any.
+fn path_at(prefix: &[u8]) -> (String, Option<String>) {
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut in_string, mut escaped, mut string_start) = (false, false, 0);
+    for (i, &b) in prefix.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    in_string = false;
+                    if let Some(Frame::Object(key @ None, _)) = stack.last_mut() {
+                        *key = Some(String::from_utf8_lossy(&prefix[string_start..i]).chars().take(64).collect());
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => (in_string, string_start) = (true, i + 1),
+            b'{' => stack.push(Frame::Object(None, false)),
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+                if let Some(Frame::Object(_, done)) = stack.last_mut() {
+                    *done = true;
+                }
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object(key, done)) => (*key, *done) = (None, false),
+                Some(Frame::Array(n)) => *n += 1,
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    let member = |f: &Frame| match f {
+        Frame::Object(Some(key), false) => Some(key.clone()),
+        Frame::Object(..) => None,
+        Frame::Array(n) => Some(format!("[{n}]")),
+    };
+    let container =
+        stack[..stack.len().saturating_sub(1)].iter().filter_map(member).fold(String::new(), |p, m| join(&p, &m));
+    (container, stack.last().and_then(member))
 }
 
 /// The greatest bracket depth outside strings; cheap and never fails.
@@ -68,19 +159,6 @@ fn nesting_depth(text: &str) -> usize {
         }
     }
     max
-}
-
-/// serde reports a missing field at its parent's path; name the field itself.
-fn field_path(path: &str, message: &str) -> String {
-    let base = if path == "." || path.is_empty() { String::new() } else { path.to_string() };
-    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-    let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
-    match missing.or(unknown) {
-        Some(name) if base.is_empty() => name.to_string(),
-        Some(name) if !base.ends_with(name) => format!("{base}.{name}"),
-        _ if base.is_empty() => "$".to_string(),
-        _ => base,
-    }
 }
 
 /// serde_json's message without its " at line 1 column 7" suffix, with a capital and a stop.
@@ -157,6 +235,17 @@ mod tests {
         assert_eq!(field_of(b"[{}, 1]"), "$");
         assert_eq!(field_of(br#"{"settings":{"scopes":[]},"now":99999999999999999999}"#), "now");
         assert_eq!(field_of(br#"{"settings":{"scopes":[]},"now":1e400}"#), "now");
+        assert_eq!(
+            field_of(b"{\n \"settings\": {\n  \"scopes\": [\"a\", 2]\n },\n \"now\": 1\n}"),
+            "settings.scopes[1]"
+        );
+        assert_eq!(field_of(b"{\n \"settings\": {\n  \"scopes\": []\n }\n}\n"), "now");
+        assert_eq!(field_of(br#"{"settings":{"scopes":["a"]},"now":1,"extra":2}"#), "extra");
+        assert_eq!(field_of(br#"{"now":1,"settings":{"scopes":"User.Read"}}"#), "settings.scopes");
+        assert_eq!(field_of(br#"{"now":1,"settings":{"scopes":["[{,", {}]}}"#), "settings.scopes[1]");
+        assert_eq!(field_of(br#"{"settings":{"scopes":["a"],"co\"lor":1},"now":1}"#), "settings.co\"lor");
+        assert_eq!(field_of(br#"{"settings":{"scopes":["a"]},"now":1"#), "$");
+        assert_eq!(field_of(br#"{"settings":{"scopes":{"a":1}},"now":1}"#), "settings.scopes");
     }
 
     #[test]

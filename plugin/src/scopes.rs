@@ -65,16 +65,19 @@ impl ScopeSet {
         let mut default = false;
         let mut dynamic = false;
         for (i, raw) in scopes.iter().enumerate() {
-            let field = format!("{FIELD}[{i}]");
+            let field = || format!("{FIELD}[{i}]");
             if raw.is_empty() {
-                return Err(ConnectorError::invalid(field, "A scope must not be empty."));
+                return Err(ConnectorError::invalid(field(), "A scope must not be empty."));
             }
             if raw.chars().count() > MAX_SCOPE_LEN {
-                return Err(ConnectorError::invalid(field, format!("A scope is at most {MAX_SCOPE_LEN} characters.")));
+                return Err(ConnectorError::invalid(
+                    field(),
+                    format!("A scope is at most {MAX_SCOPE_LEN} characters."),
+                ));
             }
             if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(ConnectorError::invalid(
-                    field,
+                    field(),
                     "A scope must not contain spaces or control characters; enter each scope separately.",
                 ));
             }
@@ -85,7 +88,7 @@ impl ScopeSet {
                 let (resource, perm) = split_scope(raw, graph_resource);
                 if perm.is_empty() {
                     return Err(ConnectorError::invalid(
-                        field,
+                        field(),
                         "A scope with a resource must name a permission after it, such as https://graph.microsoft.com/User.Read.",
                     ));
                 }

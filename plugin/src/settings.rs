@@ -71,7 +71,7 @@ impl<'de> Deserialize<'de> for RawSettings {
 
 /// What the platform configures for the connector (never the end user): its own app
 /// registration, and, for a test harness only, where the login and Graph endpoints are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Platform {
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,

@@ -207,7 +207,7 @@ fn failures_are_classified_without_echoing_secrets() {
     let (r, _) = exchange("global", Some("s3cr3t~value"), 400, body);
     let e = r.unwrap_err();
     assert_eq!(e.code(), "reauthorization_required");
-    let text = e.to_json().to_string();
+    let text = serde_json::to_string(&e).unwrap();
     for secret in ["s3cr3t~value", "M.C507_SN1.2.U.code", VERIFIER] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
