@@ -5,13 +5,15 @@
 SHELL       := /bin/bash
 CARGO       ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
+CARGO_HOME  ?= $(HOME)/.cargo
 WASM        := target/$(WASM_TARGET)/release/entra_id_connector.wasm
 HOST        := target/release/connector-host
 MANIFEST    := manifests/microsoft-entra-id.json
 # Size-first settings for the plugin only (the host keeps the ordinary release profile).
 WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt-level="z"' \
                --config 'profile.release.panic="abort"' --config 'profile.release.codegen-units=1' \
-               --config 'profile.release.strip=true'
+               --config 'profile.release.strip=true' \
+               --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
 .PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean
 

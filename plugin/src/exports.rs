@@ -44,74 +44,65 @@ thread_local! {
     static MEMO: std::cell::RefCell<api::Memo> = std::cell::RefCell::new(api::Memo::default());
 }
 
-fn run(export: &str, input: Vec<u8>) -> FnResult<String> {
-    Ok(MEMO.with(|memo| memo.borrow_mut().call(export, &input, &platform(), &mut HostHttp)))
+/// Runs one export: input bytes in, the envelope out. Written without `#[plugin_fn]`: that
+/// macro formats an extism error with `Debug`, which pulls anyhow's backtrace printer (and
+/// std's symbol demangler, about 24 KB) into the module, for a path an envelope never takes.
+fn run(export: &str) -> i32 {
+    let input = extism_pdk::input_bytes();
+    let answer = MEMO.with(|memo| memo.borrow_mut().call(export, &input, &platform(), &mut HostHttp));
+    answer_with(&answer)
 }
 
+/// Sets `text` as the call's output; 1 when the host could not allocate it.
+fn answer_with(text: &str) -> i32 {
+    match Memory::from_bytes(text) {
+        Ok(memory) => {
+            memory.set_output();
+            0
+        }
+        Err(_) => 1,
+    }
+}
+
+macro_rules! exports {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[no_mangle]
+            pub extern "C" fn $name() -> i32 {
+                run(stringify!($name))
+            }
+        )*
+    };
+}
+
+exports!(
+    describe,
+    validate_settings,
+    list_scopes,
+    authorize_url,
+    admin_consent_url,
+    exchange_code,
+    refresh_token,
+    client_credentials,
+    test_connection,
+    classify_error,
+);
+
 /// The interface version this plugin implements; the host checks it at load.
-#[plugin_fn]
-pub fn interface_version(_: ()) -> FnResult<String> {
-    Ok("1".into())
+#[no_mangle]
+pub extern "C" fn interface_version() -> i32 {
+    answer_with("1")
 }
 
 /// The cheapest possible export: a constant envelope. Benchmarks measure the extism floor with it.
-#[plugin_fn]
-pub fn noop(_: ()) -> FnResult<String> {
-    Ok("{\"ok\":{}}".into())
+#[no_mangle]
+pub extern "C" fn noop() -> i32 {
+    answer_with("{\"ok\":{}}")
 }
 
 /// This instance's linear memory in bytes (for leak checks).
-#[plugin_fn]
-pub fn memory_bytes(_: ()) -> FnResult<String> {
-    Ok((core::arch::wasm32::memory_size(0) * 65536).to_string())
-}
-
-#[plugin_fn]
-pub fn describe(input: Vec<u8>) -> FnResult<String> {
-    run("describe", input)
-}
-
-#[plugin_fn]
-pub fn validate_settings(input: Vec<u8>) -> FnResult<String> {
-    run("validate_settings", input)
-}
-
-#[plugin_fn]
-pub fn list_scopes(input: Vec<u8>) -> FnResult<String> {
-    run("list_scopes", input)
-}
-
-#[plugin_fn]
-pub fn authorize_url(input: Vec<u8>) -> FnResult<String> {
-    run("authorize_url", input)
-}
-
-#[plugin_fn]
-pub fn admin_consent_url(input: Vec<u8>) -> FnResult<String> {
-    run("admin_consent_url", input)
-}
-
-#[plugin_fn]
-pub fn exchange_code(input: Vec<u8>) -> FnResult<String> {
-    run("exchange_code", input)
-}
-
-#[plugin_fn]
-pub fn refresh_token(input: Vec<u8>) -> FnResult<String> {
-    run("refresh_token", input)
-}
-
-#[plugin_fn]
-pub fn client_credentials(input: Vec<u8>) -> FnResult<String> {
-    run("client_credentials", input)
-}
-
-#[plugin_fn]
-pub fn test_connection(input: Vec<u8>) -> FnResult<String> {
-    run("test_connection", input)
-}
-
-#[plugin_fn]
-pub fn classify_error(input: Vec<u8>) -> FnResult<String> {
-    run("classify_error", input)
+#[no_mangle]
+pub extern "C" fn memory_bytes() -> i32 {
+    answer_with(&(core::arch::wasm32::memory_size(0) * 65536).to_string())
 }

@@ -18,6 +18,13 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Decodes `bytes` into `T`, naming the offending field on failure.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CResult<T> {
+    let text = precheck(bytes)?;
+    serde_json::from_str(text).map_err(|e| refusal(text, &e))
+}
+
+/// What every input must be before serde sees it: bounded, UTF-8, not too deep, an object.
+/// Kept apart from the generic [`decode`] so that it is in the module once, not once per type.
+fn precheck(bytes: &[u8]) -> CResult<&str> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(ConnectorError::invalid(
             "$",
@@ -34,10 +41,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CResult<T> {
     if !text.trim_start().starts_with('{') {
         return Err(ConnectorError::invalid("$", "The input must be a JSON object."));
     }
-    serde_json::from_str(text).map_err(|e| {
-        let message = describe_serde_error(&e);
-        ConnectorError::invalid(field_of_error(text, &e), message)
-    })
+    Ok(text)
+}
+
+fn refusal(text: &str, e: &serde_json::Error) -> ConnectorError {
+    ConnectorError::invalid(field_of_error(text, e), describe_serde_error(e))
 }
 
 /// The field a serde_json error is about, from where in the text it stopped: serde_json reports
@@ -175,7 +183,7 @@ fn describe_serde_error(e: &serde_json::Error) -> String {
     let text: String = text.chars().take(300).collect();
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        Some(first) => format!("{}{}.", first.to_ascii_uppercase(), chars.as_str()),
         None => "The input is not acceptable.".to_string(),
     }
 }
