@@ -219,33 +219,73 @@ fn run() -> i32 {
     let graph_error =
         json!({"phase": "graph", "status": 403, "headers": {"request-id": "r"}, "body": large_graph_error()});
     let token_error = json!({"phase": "token", "status": 400, "body": TOKEN_ERROR});
-    let cases: Vec<(&str, &str, Value)> = vec![
-        ("describe", "describe", json!({})),
-        ("list_scopes", "list_scopes", json!({})),
-        ("authorize_url", "authorize_url", auth),
-        ("admin_consent_url", "admin_consent_url", consent),
-        ("classify_error (large Graph error)", "classify_error", graph_error),
-        ("classify_error (token error)", "classify_error", token_error),
+    // (label, export, input, another input: when set, calls alternate between the two so that
+    // the instance's remembered answer never serves; such rows are information, not budgets).
+    let cases: Vec<(&str, &str, Value, Option<Value>)> = vec![
+        ("describe", "describe", json!({}), None),
+        ("describe (not remembered)", "describe", json!({}), Some(json!({"settings": null}))),
+        ("list_scopes", "list_scopes", json!({}), None),
+        ("list_scopes (not remembered)", "list_scopes", json!({}), Some(json!({"settings": null}))),
+        ("authorize_url", "authorize_url", auth, None),
+        ("admin_consent_url", "admin_consent_url", consent, None),
+        ("classify_error (large Graph error)", "classify_error", graph_error, None),
+        ("classify_error (token error)", "classify_error", token_error, None),
     ];
     let mut exports = serde_json::Map::new();
     let mut violations = Vec::new();
     let mut rows = Vec::new();
-    for (label, export, input) in &cases {
+    let mut memo = entra_id_connector::api::Memo::default();
+    for (label, export, input, other) in &cases {
         let bytes = input.to_string().into_bytes();
+        let other = other.as_ref().map(|o| o.to_string().into_bytes());
+        let answer_bytes = host.call_raw(export, &bytes).unwrap().len();
+        let mut flip = false;
+        let mut next_input = || {
+            flip = !flip;
+            match (&other, flip) {
+                (Some(o), true) => o.clone(),
+                _ => bytes.clone(),
+            }
+        };
         let w = measure(2000, || {
-            host.call_raw(export, &bytes).unwrap();
+            let input = next_input();
+            host.call_raw(export, &input).unwrap();
         });
         let n = measure(2000, || {
-            entra_id_connector::api::call(export, &bytes, &platform, &mut entra_id_connector::http::NoHttp);
+            let input = next_input();
+            if other.is_some() {
+                entra_id_connector::api::call(export, &input, &platform, &mut entra_id_connector::http::NoHttp);
+            } else {
+                memo.call(export, &input, &platform, &mut entra_id_connector::http::NoHttp);
+            }
         });
+        // What extism charges for moving this input and this answer, with no work: `sized_noop`
+        // given an input of the same length, answering the same number of bytes.
+        let mut sized = answer_bytes.to_string().into_bytes();
+        sized.resize(bytes.len().max(sized.len()), b' ');
+        let moved = measure(2000, || {
+            host.call_raw("sized_noop", &sized).unwrap();
+        });
+        let own = (w.median - moved.median).max(0.0);
         let ratio = w.median / floor.median;
-        if ratio > 1.5 {
+        let budgeted = other.is_none();
+        if budgeted && ratio > 1.5 {
             violations.push(format!("{label}: ratio_to_floor {ratio:.2} > 1.5"));
         }
-        rows.push((label.to_string(), w, n, ratio));
+        rows.push((label.to_string(), w, n, ratio, answer_bytes, moved.median, own));
         exports.insert(
             label.to_string(),
-            json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (ratio * 100.0).round() / 100.0}),
+            json!({
+                "wasm_us": fig(w),
+                "native_us": fig(n),
+                "ratio_to_floor": (ratio * 100.0).round() / 100.0,
+                "input_bytes": bytes.len(),
+                "answer_bytes": answer_bytes,
+                "moving_floor_us": fig(moved),
+                "own_work_us": (own * 10.0).round() / 10.0,
+                "own_work_to_floor": (own / floor.median * 100.0).round() / 100.0,
+                "budgeted": budgeted,
+            }),
         );
     }
     // Network exports against the mock on loopback.
@@ -263,7 +303,7 @@ fn run() -> i32 {
         let input = json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code, "code_verifier": VERIFIER, "now": now()}).to_string();
         entra_id_connector::api::call("exchange_code", input.as_bytes(), &platform, &mut nh);
     });
-    rows.push(("exchange_code (mock)".into(), w, n, w.median / floor.median));
+    rows.push(("exchange_code (mock)".into(), w, n, w.median / floor.median, 0, 0.0, 0.0));
     exports.insert("exchange_code".into(), json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (w.median / floor.median * 100.0).round() / 100.0}));
     let t = host.exchange_code(&json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code_for(&host), "code_verifier": VERIFIER, "now": now()})).unwrap().unwrap();
     let rt = t["refresh_token"].as_str().unwrap().to_string();
@@ -275,7 +315,7 @@ fn run() -> i32 {
     let n = measure(200, || {
         entra_id_connector::api::call("refresh_token", &bytes, &platform, &mut nh);
     });
-    rows.push(("refresh_token (mock)".into(), w, n, w.median / floor.median));
+    rows.push(("refresh_token (mock)".into(), w, n, w.median / floor.median, 0, 0.0, 0.0));
     exports.insert("refresh_token".into(), json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (w.median / floor.median * 100.0).round() / 100.0}));
 
     // Cold start.
@@ -295,7 +335,7 @@ fn run() -> i32 {
     });
 
     // What fuel metering costs: authorize_url on a bare instance with and without fuel.
-    let auth_bytes = cases[2].2.to_string().into_bytes();
+    let auth_bytes = cases[4].2.to_string().into_bytes();
     let mut with_fuel = Plugin::new_from_compiled(&compiled).unwrap();
     let fueled = measure(2000, || {
         let _: String = with_fuel.call("authorize_url", auth_bytes.as_slice()).unwrap();
@@ -310,7 +350,7 @@ fn run() -> i32 {
     let mut p = Plugin::new_from_compiled(&compiled).unwrap();
     let mixed: Vec<(&str, Vec<u8>)> = cases
         .iter()
-        .map(|(_, e, i)| (*e, i.to_string().into_bytes()))
+        .map(|(_, e, i, _)| (*e, i.to_string().into_bytes()))
         .chain([("authorize_url", b"not json".to_vec()), ("exchange_code", b"{}".to_vec())])
         .collect();
     let mem_after = |p: &mut Plugin, calls: usize| -> u64 {
@@ -364,10 +404,17 @@ fn run() -> i32 {
     let path = root().join("target/bench-report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
 
-    println!("{:<36} {:>10} {:>10} {:>8}", "export", "wasm us", "native us", "x floor");
-    println!("{:<36} {:>10.1} {:>10} {:>8}", "floor (noop)", floor.median, "-", "1.00");
-    for (label, w, n, r) in &rows {
-        println!("{label:<36} {:>10.1} {:>10.1} {r:>8.2}", w.median, n.median);
+    println!(
+        "{:<36} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
+        "export", "wasm us", "native us", "x floor", "bytes", "moving us", "own us"
+    );
+    println!("{:<36} {:>9.1} {:>9} {:>8}", "floor (noop)", floor.median, "-", "1.00");
+    for (label, w, n, r, bytes, moved, own) in &rows {
+        if *bytes == 0 {
+            println!("{label:<36} {:>9.1} {:>9.1} {r:>8.2}", w.median, n.median);
+        } else {
+            println!("{label:<36} {:>9.1} {:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1}", w.median, n.median);
+        }
     }
     println!("wasm {wasm_bytes} bytes; compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us; first call {:.0} us", compile.median / 1000.0, compile_cached.median / 1000.0, instantiate.median, first_call.median);
     println!(

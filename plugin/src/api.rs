@@ -31,6 +31,12 @@ pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn Http
     }
 }
 
+/// `{"ok":{"pad":"aaa..."}}` of exactly `n` bytes (at least the 17 bytes of the frame).
+pub fn sized_envelope(n: usize) -> String {
+    const FRAME: usize = r#"{"ok":{"pad":""}}"#.len();
+    format!(r#"{{"ok":{{"pad":"{}"}}}}"#, "a".repeat(n.saturating_sub(FRAME)))
+}
+
 /// Exports whose answer is a large document that, without a network request, depends only on
 /// the input and the platform configuration: the panel asks for them every time it opens.
 pub const MEMOIZED: [&str; 2] = ["describe", "list_scopes"];
@@ -83,6 +89,15 @@ impl Memo {
 mod tests {
     use super::*;
     use crate::http::{HttpResponse, NoHttp};
+
+    #[test]
+    fn sized_envelope_is_exact() {
+        for n in [0, 17, 18, 1000, 10_240] {
+            let e = sized_envelope(n);
+            assert_eq!(e.len(), n.max(17), "{n}");
+            assert!(serde_json::from_str::<serde_json::Value>(&e).unwrap()["ok"]["pad"].is_string());
+        }
+    }
 
     #[test]
     fn memo_answers_alike_and_keys_on_input_and_platform() {

@@ -101,6 +101,16 @@ pub extern "C" fn noop() -> i32 {
     answer_with("{\"ok\":{}}")
 }
 
+/// An envelope of exactly N bytes, N being the decimal number its input starts with (at most
+/// 4 MiB); the rest of the input is ignored, but loaded like any export's. Benchmarks measure
+/// with it what extism charges for moving an export's input and answer, without the work.
+#[no_mangle]
+pub extern "C" fn sized_noop() -> i32 {
+    let input = extism_pdk::input_bytes();
+    let n = input.iter().take_while(|b| b.is_ascii_digit()).take(8).fold(0usize, |n, b| n * 10 + usize::from(b - b'0'));
+    answer_with(&crate::api::sized_envelope(n.min(4 << 20)))
+}
+
 /// This instance's linear memory in bytes (for leak checks).
 #[no_mangle]
 pub extern "C" fn memory_bytes() -> i32 {
