@@ -199,6 +199,15 @@ fn main() {
 
 fn run() -> i32 {
     let mock = MockEntra::start().expect("the mock starts");
+    // `connector-bench flows [workers] [seconds]`: only the flows, for looking into them.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("flows") {
+        let workers = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(8);
+        let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4.0);
+        let (per_s, n, failed) = flows(&mock, workers, secs);
+        println!("flows: {per_s:.1}/s with {workers} workers ({n} flows, {failed} failures)");
+        return i32::from(failed > 0);
+    }
     let host = host_for(&mock);
     let wasm = host.loaded().wasm.clone();
     let wasm_bytes = wasm.len();

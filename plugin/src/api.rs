@@ -31,6 +31,11 @@ pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn Http
     }
 }
 
+/// Whether `export` reads the platform configuration (its app registration and endpoints).
+pub fn needs_platform(export: &str) -> bool {
+    export != "classify_error"
+}
+
 /// `{"ok":{"pad":"aaa..."}}` of exactly `n` bytes (at least the 17 bytes of the frame).
 pub fn sized_envelope(n: usize) -> String {
     const FRAME: usize = r#"{"ok":{"pad":""}}"#.len();
@@ -89,6 +94,25 @@ impl Memo {
 mod tests {
     use super::*;
     use crate::http::{HttpResponse, NoHttp};
+
+    #[test]
+    fn classify_error_needs_no_platform() {
+        assert!(!needs_platform("classify_error"));
+        let full = Platform {
+            client_id: Some("11111111-2222-3333-4444-555555555555".into()),
+            client_secret: Some(crate::secret::Secret::new("s")),
+            login_base_url: Some("http://127.0.0.1:1".into()),
+            graph_base_url: Some("http://127.0.0.1:1".into()),
+        };
+        let input =
+            br#"{"phase":"token","status":400,"body":"{\"error\":\"invalid_client\",\"error_codes\":[7000215]}"}"#;
+        let without = call("classify_error", input, &Platform::default(), &mut NoHttp);
+        assert!(without.contains("\"code\":\"invalid_client\""), "{without}");
+        assert_eq!(without, call("classify_error", input, &full, &mut NoHttp));
+        for export in ["describe", "authorize_url", "exchange_code", "list_scopes", "validate_settings"] {
+            assert!(needs_platform(export), "{export}");
+        }
+    }
 
     #[test]
     fn sized_envelope_is_exact() {

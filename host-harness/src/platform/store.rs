@@ -95,9 +95,15 @@ impl Record {
 
 pub struct Store {
     path: PathBuf,
+    /// The one writer: SQLite allows one write transaction at a time anyway.
     conn: std::sync::Mutex<Connection>,
+    /// Idle read-only connections: in WAL mode a read never waits for a write (or its fsync).
+    readers: std::sync::Mutex<Vec<Connection>>,
     sealer: Sealer,
 }
+
+/// Idle readers kept open; more are opened on demand and closed after use.
+const MAX_IDLE_READERS: usize = 8;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,7 +151,12 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
-        Ok(Store { path: path.to_path_buf(), conn: std::sync::Mutex::new(conn), sealer })
+        Ok(Store {
+            path: path.to_path_buf(),
+            conn: std::sync::Mutex::new(conn),
+            readers: std::sync::Mutex::new(Vec::new()),
+            sealer,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -156,6 +167,26 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `f` on an idle read-only connection (opening one when none is idle).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, PlatformError>) -> Result<T, PlatformError> {
+        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let c = Connection::open_with_flags(&self.path, flags).map_err(db_err)?;
+                c.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
     fn seal(&self, name: &str, s: &Secrets) -> Vec<u8> {
         self.sealer.seal(name, &serde_json::to_vec(s).unwrap_or_default())
     }
@@ -164,11 +195,9 @@ impl Store {
     pub fn insert(&self, r: &Record) -> Result<(), PlatformError> {
         let db = self.db();
         let n = db
-            .execute(
-                "INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING",
-                params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.created_at, r.updated_at, r.last_refresh_at],
-            )
+            .prepare_cached("INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING")
+            .and_then(|mut st| st.execute(params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.created_at, r.updated_at, r.last_refresh_at]))
             .map_err(db_err)?;
         if n == 0 {
             return Err(PlatformError::NameTaken(r.name.clone()));
@@ -181,10 +210,8 @@ impl Store {
         let mut db = self.db();
         let tx = db.transaction().map_err(db_err)?;
         let n = tx
-            .execute(
-                "UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1",
-                params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.updated_at, r.last_refresh_at],
-            )
+            .prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1")
+            .and_then(|mut st| st.execute(params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.updated_at, r.last_refresh_at]))
             .map_err(db_err)?;
         if n == 0 {
             return Err(PlatformError::NotFound(r.name.clone()));
@@ -193,10 +220,11 @@ impl Store {
     }
 
     pub fn get(&self, name: &str) -> Result<Record, PlatformError> {
-        let db = self.db();
-        let row = db
-            .query_row(
+        let row = self.read(|db| {
+            db.prepare_cached(
                 "SELECT name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at FROM connections WHERE name=?1",
+            )
+            .and_then(|mut st| st.query_row(
                 params![name],
                 |row| {
                     Ok((
@@ -214,10 +242,11 @@ impl Store {
                         row.get::<_, Option<i64>>(11)?,
                     ))
                 },
-            )
+            ))
             .optional()
-            .map_err(db_err)?
-            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+            .map_err(db_err)
+        })?
+        .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
         let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
         let secrets: Secrets = serde_json::from_slice(&self.sealer.open(&row.0, &row.7)?)
             .map_err(|_| PlatformError::Store("sealed secrets are not readable".into()))?;
@@ -238,20 +267,22 @@ impl Store {
     }
 
     pub fn names(&self) -> Result<Vec<String>, PlatformError> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT name FROM connections ORDER BY name").map_err(db_err)?;
-        let names = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)?;
-        Ok(names)
+        self.read(|db| {
+            let mut st = db.prepare_cached("SELECT name FROM connections ORDER BY name").map_err(db_err)?;
+            let names = st.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            names.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 
     pub fn delete(&self, name: &str) -> Result<(), PlatformError> {
         let db = self.db();
-        let n = db.execute("DELETE FROM connections WHERE name=?1", params![name]).map_err(db_err)?;
-        db.execute("DELETE FROM pending WHERE name=?1", params![name]).map_err(db_err)?;
+        let n = db
+            .prepare_cached("DELETE FROM connections WHERE name=?1")
+            .and_then(|mut st| st.execute(params![name]))
+            .map_err(db_err)?;
+        db.prepare_cached("DELETE FROM pending WHERE name=?1")
+            .and_then(|mut st| st.execute(params![name]))
+            .map_err(db_err)?;
         if n == 0 {
             return Err(PlatformError::NotFound(name.to_string()));
         }
@@ -286,7 +317,7 @@ impl Store {
         let mut rows: Vec<(String, String, Vec<u8>, i64)> = Vec::new();
         {
             let mut st = tx
-                .prepare(
+                .prepare_cached(
                     "SELECT state_hash, name, secrets, created_at FROM pending WHERE substr(state_hash, 1, 8) = ?1",
                 )
                 .map_err(db_err)?;
@@ -302,7 +333,9 @@ impl Store {
         let Some((hash, name, sealed, at)) = found else {
             return Ok(None);
         };
-        tx.execute("DELETE FROM pending WHERE state_hash=?1", params![hash]).map_err(db_err)?;
+        tx.prepare_cached("DELETE FROM pending WHERE state_hash=?1")
+            .and_then(|mut st| st.execute(params![hash]))
+            .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         let plain = self.sealer.open(&hash, &sealed)?;
         Ok(Some((name, serde_json::from_slice(&plain).unwrap_or(Value::Null), at)))
