@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod mock_entra;
 pub mod outbound;
 pub mod platform;
+pub mod resolver;
 pub mod wire;
 
 pub use error::{CallResult, ConnectorError, HostError};

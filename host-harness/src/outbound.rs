@@ -52,14 +52,14 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new(policy: HostPolicy, max_body: u64, request_timeout: Duration) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
             .max_idle_connections(64)
             .max_idle_connections_per_host(16)
             .user_agent("connector-host/1")
-            .build()
-            .into();
+            .build();
+        let agent = crate::resolver::agent(config);
         Outbound { agent, policy, max_body, request_timeout }
     }
 

@@ -14,12 +14,13 @@ pub enum BrowserOutcome {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
+    crate::resolver::agent(
+        ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build(),
+    )
 }
 
 fn hidden(page: &str, name: &str) -> Option<String> {

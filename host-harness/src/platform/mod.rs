@@ -148,12 +148,13 @@ impl Platform {
             .filter(|s| s["kind"] == "secret")
             .filter_map(|s| s["key"].as_str().map(str::to_string))
             .collect();
-        let api_agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(host.timeout()))
-            .build()
-            .into();
+        let api_agent = crate::resolver::agent(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(host.timeout()))
+                .build(),
+        );
         let api_policy = crate::outbound::HostPolicy::new(host.allowed_hosts().iter().cloned());
         Ok(Platform {
             host,
