@@ -48,11 +48,11 @@ fn refusal(text: &str, e: &serde_json::Error) -> ConnectorError {
     ConnectorError::invalid(field_of_error(text, e), describe_serde_error(e))
 }
 
-/// The field a serde_json error is about, from where in the text it stopped: serde_json reports
-/// the position of the next unread byte, which is inside (or at the end of) the offending value,
-/// at the `}` of an object missing a field, or just after an unknown key. Tracking the path
-/// during parsing instead (serde_path_to_error) doubles every input type's decoding code in
-/// the module; this reads the text again only when decoding failed.
+/// The field a serde_json error is about, from where in the text it stopped. serde_json reports
+/// the position of the next unread byte: just after the offending value (at or just inside it
+/// when its shape is wrong), just after the `}` of an object missing a field, or just after an
+/// unknown key. Tracking the path during parsing instead (serde_path_to_error) doubles every
+/// input type's decoding code in the module; this reads the text again only when decoding failed.
 fn field_of_error(text: &str, e: &serde_json::Error) -> String {
     // A truncated document (or an error serde_json could not place) is about the whole input.
     if e.line() == 0 || e.is_eof() {
