@@ -298,3 +298,37 @@ fn the_manifest_allows_exactly_the_hosts_of_every_cloud() {
     manifest.sort();
     assert_eq!(manifest, from_clouds);
 }
+
+#[test]
+fn diagnostic_exports_measure_what_they_say() {
+    let host = shared_host();
+    // `sized_noop`: an envelope of exactly the asked size, whatever follows the number.
+    for (input, size) in [("5000", 5000), (&format!("700{}", " ".repeat(300)), 700), ("12", 17), ("x", 17)] {
+        let out = host.call_raw("sized_noop", input.as_bytes()).unwrap();
+        assert_eq!(out.len(), size, "{input:?}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert!(v["ok"]["pad"].is_string());
+    }
+    assert_eq!(host.call_raw("noop", b"").unwrap(), r#"{"ok":{}}"#);
+    let bytes: u64 = host.call_raw("memory_bytes", b"").unwrap().parse().unwrap();
+    assert!(bytes >= 65536 && bytes % 65536 == 0, "{bytes}");
+}
+
+#[test]
+fn a_remembered_answer_is_the_answer() {
+    // describe and list_scopes keep their last answer per instance: the same input gives the
+    // same document, another input its own, and an input error is never served from memory.
+    let host = shared_host();
+    let plain = host.call_raw("describe", b"{}").unwrap();
+    assert_eq!(host.call_raw("describe", b"{}").unwrap(), plain);
+    let china =
+        host.call_raw("describe", br#"{"settings":{"name":"n","scopes":["User.Read"],"cloud":"china"}}"#).unwrap();
+    assert_ne!(china, plain);
+    assert!(china.contains("login.chinacloudapi.cn"));
+    assert_eq!(host.call_raw("describe", b"{}").unwrap(), plain);
+    let bad = error_of("describe", br#"{"settings":{"name":"n","scopes":["User.Read"],"cloud":"mars"}}"#);
+    assert_eq!(bad.field.as_deref(), Some("settings.cloud"));
+    let scopes = host.call_raw("list_scopes", b"{}").unwrap();
+    assert_eq!(host.call_raw("list_scopes", b"{}").unwrap(), scopes);
+    assert!(scopes.contains("\"source\":\"builtin\""));
+}
