@@ -311,7 +311,7 @@ fn diagnostic_exports_measure_what_they_say() {
     }
     assert_eq!(host.call_raw("noop", b"").unwrap(), r#"{"ok":{}}"#);
     let bytes: u64 = host.call_raw("memory_bytes", b"").unwrap().parse().unwrap();
-    assert!(bytes >= 65536 && bytes % 65536 == 0, "{bytes}");
+    assert!(bytes >= 65536 && bytes.is_multiple_of(65536), "{bytes}");
 }
 
 #[test]
