@@ -601,22 +601,22 @@ fn scrub(text: &str, secrets: &[&str]) -> String {
 /// A short excerpt for `provider.description`: no control characters, no markup, nothing that
 /// looks like a token or secret (long unbroken runs), at most 300 characters.
 pub fn excerpt(text: &str) -> String {
-    let cleaned: String =
-        text.chars().take(2000).map(|c| if c.is_control() || matches!(c, '<' | '>' | '`') { ' ' } else { c }).collect();
-    let words: Vec<String> = cleaned
-        .split_whitespace()
-        .map(|w| {
-            if w.len() >= 32
-                && w.chars().filter(|c| c.is_ascii_alphanumeric()).count() * 10 >= w.len() * 8
-                && !w.contains("://")
-            {
-                "[redacted]".to_string()
-            } else {
-                w.to_string()
-            }
-        })
-        .collect();
-    let mut out: String = words.join(" ");
+    let head = &text[..text.char_indices().nth(2000).map_or(text.len(), |(i, _)| i)];
+    let separator = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '`');
+    let mut out = String::with_capacity(head.len().min(1300));
+    for word in head.split(separator).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let secret_like = word.len() >= 32
+            && word.chars().filter(char::is_ascii_alphanumeric).count() * 10 >= word.len() * 8
+            && !word.contains("://");
+        out.push_str(if secret_like { "[redacted]" } else { word });
+        // More than 1 200 bytes hold more than 300 characters: enough for the cut below.
+        if out.len() > 1200 {
+            break;
+        }
+    }
     if out.chars().count() > 300 {
         out = out.chars().take(297).collect::<String>() + "...";
     }
