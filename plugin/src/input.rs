@@ -170,21 +170,36 @@ fn nesting_depth(text: &str) -> usize {
 
 /// serde_json's message without its " at line 1 column 7" suffix, with a capital and a stop.
 fn describe_serde_error(e: &serde_json::Error) -> String {
-    let raw = e.to_string();
-    let cut = raw.find(" at line ").map(|i| &raw[..i]).unwrap_or(&raw);
+    let raw = without_value(&e.to_string());
+    let cut = raw.rfind(" at line ").map(|i| &raw[..i]).unwrap_or(&raw);
     let text = match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             format!("the input is not valid JSON ({cut}, line {} column {})", e.line(), e.column())
         }
         _ => cut.to_string(),
     };
-    // Values never appear in serde's messages about types; keep the message short anyway.
     let text: String = text.chars().take(300).collect();
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_ascii_uppercase(), chars.as_str()),
         None => "The input is not acceptable.".to_string(),
     }
+}
+
+/// serde quotes the offending string in some messages (`invalid type: string "...", expected
+/// i64`, ``unknown variant `...` ``): a token pasted into the wrong field would come back in the
+/// error. The value is dropped; the field's name says where it was.
+fn without_value(message: &str) -> String {
+    for (prefix, plain) in [
+        ("invalid type: string ", "invalid type: a string"),
+        ("invalid value: string ", "invalid value: a string"),
+        ("unknown variant ", "unknown variant"),
+    ] {
+        if let (true, Some(i)) = (message.starts_with(prefix), message.rfind(", expected ")) {
+            return format!("{plain}{}", &message[i..]);
+        }
+    }
+    message.to_string()
 }
 
 /// Refuses a string longer than `max` characters.
@@ -253,6 +268,31 @@ mod tests {
         assert_eq!(field_of(br#"{"settings":{"scopes":["a"],"co\"lor":1},"now":1}"#), "settings.co\"lor");
         assert_eq!(field_of(br#"{"settings":{"scopes":["a"]},"now":1"#), "$");
         assert_eq!(field_of(br#"{"settings":{"scopes":{"a":1}},"now":1}"#), "settings.scopes");
+    }
+
+    #[test]
+    fn a_misplaced_value_is_not_echoed() {
+        for input in [
+            br#"{"settings":{"scopes":[]},"now":"rt-0.AX-very-secret-refresh-token"}"#.as_slice(),
+            br#"{"settings":{"scopes":[]},"now":"rt-0.AX-very-secret-refresh-token, expected"}"#,
+        ] {
+            match decode::<Outer>(input) {
+                Err(ConnectorError::Plain { field, message, .. }) => {
+                    assert_eq!(field.as_deref(), Some("now"));
+                    assert!(!message.contains("very-secret"), "{message}");
+                    assert!(message.starts_with("Invalid type: a string, expected"), "{message}");
+                }
+                other => panic!("expected invalid_input, got {other:?}"),
+            }
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Phase {
+            Token,
+        }
+        let e = decode::<std::collections::HashMap<String, Phase>>(br#"{"p":"eyJ0eXAiOi-token"}"#).unwrap_err();
+        assert!(!e.message().contains("eyJ0eXAiOi"), "{}", e.message());
+        assert!(e.message().starts_with("Unknown variant, expected"), "{}", e.message());
     }
 
     #[test]
