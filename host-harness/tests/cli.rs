@@ -202,6 +202,17 @@ fn conformance_passes() {
     assert!(t.contains("conformance: 8 passed, 0 failed"), "{t}");
 }
 
+/// What must never appear in clear: the mock's client secret, its codes (1.AQ...), refresh tokens
+/// (1.AR...) and JWTs, and the names of the form fields that carry a verifier or a secret.
+const SECRET_MARKERS: [&str; 6] = [
+    host_harness::mock_entra::TEST_CLIENT_SECRET,
+    "code=1.AQ",
+    "1.AR",
+    "eyJ0eXAiOiJKV1Qi",
+    "code_verifier",
+    "client_secret=",
+];
+
 #[test]
 fn nothing_secret_reaches_the_output_even_at_trace_level() {
     let out = Command::new(env!("CARGO_BIN_EXE_connector-host"))
@@ -213,15 +224,7 @@ fn nothing_secret_reaches_the_output_even_at_trace_level() {
     assert_eq!(out.status.code(), Some(0));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(all.len() > 100_000, "trace logging was not on");
-    // The mock's client secret, its codes (1.AQ...), refresh tokens (1.AR...) and JWTs.
-    for secret in [
-        host_harness::mock_entra::TEST_CLIENT_SECRET,
-        "code=1.AQ",
-        "1.AR",
-        "eyJ0eXAiOiJKV1Qi",
-        "code_verifier",
-        "client_secret=",
-    ] {
+    for secret in SECRET_MARKERS {
         assert!(!all.contains(secret), "{secret} appeared in the demo's output");
     }
 }
@@ -312,14 +315,7 @@ fn fault_scenarios_at_trace_level_leak_nothing_into_output_or_store() {
     let mut stored = std::fs::read(dir.path().join("c.db")).unwrap();
     stored.extend(std::fs::read(dir.path().join("c.db-wal")).unwrap_or_default());
     let stored = String::from_utf8_lossy(&stored);
-    for secret in [
-        host_harness::mock_entra::TEST_CLIENT_SECRET,
-        "code=1.AQ",
-        "1.AR",
-        "eyJ0eXAiOiJKV1Qi",
-        "code_verifier",
-        "client_secret=",
-    ] {
+    for secret in SECRET_MARKERS {
         assert!(!all.contains(secret), "{secret} appeared in the output");
         assert!(!stored.contains(secret), "{secret} is in the store file in clear");
     }

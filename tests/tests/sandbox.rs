@@ -62,18 +62,22 @@ fn runaway_calls_are_stopped_without_harming_others() {
     assert!(matches!(hostile.call_raw("spin", b""), Err(HostError::OutOfFuel { .. })));
 }
 
+/// A refresh that must fail (its endpoint misbehaves); the error it ends with.
+fn failed_refresh(host: &ConnectorHost) -> host_harness::ConnectorError {
+    host.call(
+        "refresh_token",
+        &json!({"settings": {"name": "n", "scopes": ["User.Read"]}, "refresh_token": "rt", "now": now()}),
+    )
+    .unwrap()
+    .unwrap_err()
+}
+
 #[test]
 fn a_token_endpoint_that_never_answers_ends_at_the_timeout_as_transient() {
     let silent = TinyServer::start(|_| (Duration::from_secs(30), String::new()));
     let host = host_towards(&silent.base(), &silent.base(), Some(1000));
     let started = Instant::now();
-    let e = host
-        .call(
-            "refresh_token",
-            &json!({"settings": {"name": "n", "scopes": ["User.Read"]}, "refresh_token": "rt", "now": now()}),
-        )
-        .unwrap()
-        .unwrap_err();
+    let e = failed_refresh(&host);
     assert_eq!(e.code, "transient");
     assert_eq!(e.details["provider"]["transport_error"], "timeout");
     assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
@@ -117,13 +121,7 @@ fn a_token_endpoint_that_answers_one_byte_a_second_ends_at_the_timeout() {
     let base = format!("http://127.0.0.1:{port}");
     let host = host_towards(&base, &base, Some(1500));
     let started = Instant::now();
-    let e = host
-        .call(
-            "refresh_token",
-            &json!({"settings": {"name": "n", "scopes": ["User.Read"]}, "refresh_token": "rt", "now": now()}),
-        )
-        .unwrap()
-        .unwrap_err();
+    let e = failed_refresh(&host);
     assert_eq!((e.code.as_str(), e.details["provider"]["transport_error"].as_str()), ("transient", Some("timeout")));
     assert!(started.elapsed() < Duration::from_millis(3000), "{:?}", started.elapsed());
 }
