@@ -124,6 +124,7 @@ fn builder_fuel(wasm: &[u8], fuel: bool) -> PluginBuilder<'static> {
     let b = PluginBuilder::new(
         Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID),
     )
+    .with_wasmtime_config(host_harness::host::engine_config())
     .with_wasi(false)
     .with_functions([refuse]);
     if fuel {

@@ -1,17 +1,33 @@
 //! The extism export layer: read the input bytes and the platform configuration, call the core,
 //! return its envelope. Every export answers with an envelope; an extism error means the call
 //! itself failed, never that the connector refused.
+//!
+//! It uses extism-pdk's memory primitives, not its `anyhow`-returning conveniences
+//! (`config::get`, `Memory::from_bytes`, `#[host_fn]` with `Json`): nothing here can fail in a way
+//! an `anyhow::Error` would describe, and linking one brings its `Debug` (with std's backtrace
+//! printer and symbol demangler, about 32 KB) into a module that never prints it. It also means a
+//! configuration value that is not UTF-8 reads as absent, where `config::get` would trap.
 
-use extism_pdk::*;
+use extism_pdk::memory::internal;
+use extism_pdk::{extism, ManagedMemory, Memory};
 
 use crate::api;
 use crate::http::{HttpClient, HttpOutcome, HttpRequest, TransportError};
 use crate::secret::Secret;
 use crate::settings::Platform;
 
-#[host_fn]
-extern "ExtismHost" {
-    fn connector_http(request: Json<HttpRequest>) -> Json<HttpOutcome>;
+#[link(wasm_import_module = "extism:host/user")]
+extern "C" {
+    /// The host's outbound HTTP: the offset of a JSON `HttpRequest` in extism's memory in, the
+    /// offset of a JSON `HttpOutcome` out.
+    fn connector_http(request: u64) -> u64;
+}
+
+/// A new block of extism's memory holding `bytes`.
+fn memory_with(bytes: &[u8]) -> Memory {
+    let handle = internal::memory_alloc(bytes.len() as u64);
+    internal::store(handle, bytes);
+    Memory(handle)
 }
 
 /// Outbound HTTP through the host's `connector_http` function.
@@ -19,23 +35,39 @@ struct HostHttp;
 
 impl HttpClient for HostHttp {
     fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
-        match unsafe { connector_http(Json(request.clone())) } {
-            Ok(Json(outcome)) => outcome,
-            Err(_) => HttpOutcome::TransportError(TransportError {
+        let failed = || {
+            HttpOutcome::TransportError(TransportError {
                 kind: "io".into(),
                 message: "the host could not carry out the request".into(),
-            }),
+            })
+        };
+        let Ok(body) = serde_json::to_vec(request) else { return failed() };
+        // Freed when the call returns.
+        let request = ManagedMemory::from(memory_with(&body));
+        let answer = unsafe { connector_http(request.offset()) };
+        match Memory::find(answer) {
+            Some(answer) => serde_json::from_slice(&answer.to_vec()).unwrap_or_else(|_| failed()),
+            None => failed(),
         }
     }
 }
 
+/// A platform configuration value; absent when unset, empty or not UTF-8.
+fn config_value(key: &str) -> Option<String> {
+    // The host takes the key's block over (and frees it).
+    let offset = unsafe { extism::config_get(memory_with(key.as_bytes()).offset()) };
+    let value = Memory::find(offset)?;
+    let bytes = value.to_vec();
+    value.free();
+    String::from_utf8(bytes).ok().filter(|v| !v.is_empty())
+}
+
 fn platform() -> Platform {
-    let get = |k: &str| config::get(k).ok().flatten().filter(|v| !v.is_empty());
     Platform {
-        client_id: get("client_id"),
-        client_secret: get("client_secret").map(Secret::new),
-        login_base_url: get("login_base_url"),
-        graph_base_url: get("graph_base_url"),
+        client_id: config_value("client_id"),
+        client_secret: config_value("client_secret").map(Secret::new),
+        login_base_url: config_value("login_base_url"),
+        graph_base_url: config_value("graph_base_url"),
     }
 }
 
@@ -56,15 +88,10 @@ fn run(export: &str) -> i32 {
     answer_with(&answer)
 }
 
-/// Sets `text` as the call's output; 1 when the host could not allocate it.
+/// Sets `text` as the call's output.
 fn answer_with(text: &str) -> i32 {
-    match Memory::from_bytes(text) {
-        Ok(memory) => {
-            memory.set_output();
-            0
-        }
-        Err(_) => 1,
-    }
+    memory_with(text.as_bytes()).set_output();
+    0
 }
 
 macro_rules! exports {
