@@ -115,6 +115,26 @@ fn every_export_refuses_malformed_input_naming_the_field() {
     assert_eq!((e.code.as_str(), e.field.as_deref()), ("invalid_input", Some("phase")));
     let e = error_of("classify_error", br#"{"phase":"graph","status":70000}"#);
     assert_eq!(e.field.as_deref(), Some("status"));
+    // A name given as a number, and the fields that take one of two shapes, say what they take, at
+    // the field (and never that valid JSON is not JSON).
+    for (input, field, expected) in [
+        (r#"{"phase":5}"#, "phase", "expected one of `authorize`, `token`"),
+        (r#"{"phase":"authorize","query":5}"#, "query", "an object of strings or a query string"),
+        (r#"{"phase":"authorize","query":{"error":5}}"#, "query.error", "a string"),
+        (r#"{"phase":"transport","transport_error":[1]}"#, "transport_error", "a kind such as"),
+        (r#"{"phase":"transport","transport_error":{"message":"m"}}"#, "transport_error.kind", "missing field `kind`"),
+        (
+            r#"{"phase":"transport","transport_error":{"kind":"dns","code":1}}"#,
+            "transport_error.code",
+            "unknown field `code`",
+        ),
+    ] {
+        let e = error_of("classify_error", input.as_bytes());
+        assert_eq!((e.code.as_str(), e.field.as_deref()), ("invalid_input", Some(field)), "{input}: {e}");
+        let message = e.message.to_lowercase();
+        assert!(message.contains(&expected.to_lowercase()) && !message.contains("enum"), "{input}: {e}");
+        assert!(!message.contains("not valid json"), "{input}: {e}");
+    }
     let e = error_of("exchange_code", json!({"settings": settings(), "redirect_uri": "https://a.example/cb", "code": "c", "code_verifier": VERIFIER, "now": 1e300}).to_string().as_bytes());
     assert_eq!(e.field.as_deref(), Some("now"));
     assert!(checked > 60, "{checked}");

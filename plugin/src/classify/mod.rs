@@ -7,6 +7,7 @@
 
 mod aadsts;
 pub mod class;
+mod input;
 pub mod retry;
 
 use std::collections::BTreeMap;
@@ -17,38 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use class::{Action, Class};
+pub use input::{Phase, QueryIn, TransportIn};
 
 use crate::error::{CResult, ConnectorError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Authorize,
-    Token,
-    Refresh,
-    Graph,
-    Transport,
-}
-
-/// `query` as an object of strings or as the raw query string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum QueryIn {
-    Map(BTreeMap<String, String>),
-    Raw(String),
-}
-
-/// `transport_error` as a kind (`"timeout"`) or `{"kind", "message"}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum TransportIn {
-    Kind(String),
-    Full {
-        kind: String,
-        #[serde(default)]
-        message: Option<String>,
-    },
-}
 
 /// Input of `classify_error` (interface v1).
 #[derive(Debug, Clone, Deserialize)]
@@ -157,10 +129,7 @@ pub fn classify_scrubbing(input: &ClassifyInput, secrets: &[&str]) -> Classifica
     if let Some(body) = &input.body {
         ev.read_body(body);
     }
-    let transport = input.transport_error.as_ref().map(|t| match t {
-        TransportIn::Kind(k) => k.to_ascii_lowercase(),
-        TransportIn::Full { kind, .. } => kind.to_ascii_lowercase(),
-    });
+    let transport = input.transport_error.as_ref().map(|t| t.kind().to_ascii_lowercase());
     let mut support = ev.support.clone();
     support.request_id = support.request_id.or_else(|| header("request-id").or(header("x-ms-request-id")).map(safe_id));
     support.client_request_id = support.client_request_id.or_else(|| header("client-request-id").map(safe_id));
