@@ -168,9 +168,10 @@ fn nesting_depth(text: &str) -> usize {
     max
 }
 
-/// serde_json's message without its " at line 1 column 7" suffix, with a capital and a stop.
+/// serde_json's message without its " at line 1 column 7" suffix, in JSON's words, with a capital
+/// and a stop.
 fn describe_serde_error(e: &serde_json::Error) -> String {
-    let raw = without_value(&e.to_string());
+    let raw = in_json_terms(&without_value(&e.to_string()));
     let cut = raw.rfind(" at line ").map(|i| &raw[..i]).unwrap_or(&raw);
     let text = match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -193,13 +194,29 @@ fn without_value(message: &str) -> String {
     for (prefix, plain) in [
         ("invalid type: string ", "invalid type: a string"),
         ("invalid value: string ", "invalid value: a string"),
-        ("unknown variant ", "unknown variant"),
+        ("unknown variant ", "unknown value"),
     ] {
         if let (true, Some(i)) = (message.starts_with(prefix), message.rfind(", expected ")) {
             return format!("{plain}{}", &message[i..]);
         }
     }
     message.to_string()
+}
+
+/// serde names what it expected and what it found in Rust's terms (`i64`, `sequence`, `map`,
+/// `floating point`); the people reading these errors write JSON.
+fn in_json_terms(message: &str) -> String {
+    const TERMS: &[(&str, &str)] = &[
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected an object"),
+        ("type: sequence,", "type: an array,"),
+        ("type: map,", "type: an object,"),
+        ("floating point `", "number `"),
+    ];
+    TERMS.iter().fold(message.to_string(), |text, (rust, json)| text.replace(rust, json))
 }
 
 /// Refuses a string longer than `max` characters.
@@ -292,7 +309,29 @@ mod tests {
         }
         let e = decode::<std::collections::HashMap<String, Phase>>(br#"{"p":"eyJ0eXAiOi-token"}"#).unwrap_err();
         assert!(!e.message().contains("eyJ0eXAiOi"), "{}", e.message());
-        assert!(e.message().starts_with("Unknown variant, expected"), "{}", e.message());
+        assert!(e.message().starts_with("Unknown value, expected"), "{}", e.message());
+    }
+
+    #[test]
+    fn messages_speak_json() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            n: Option<i64>,
+            s: Option<u16>,
+            v: Option<Vec<String>>,
+            m: Option<std::collections::BTreeMap<String, String>>,
+        }
+        for (input, expected) in [
+            (r#"{"n":1.5}"#, "Invalid type: number `1.5`, expected a whole number."),
+            (r#"{"n":"1"}"#, "Invalid type: a string, expected a whole number."),
+            (r#"{"s":-1}"#, "Invalid value: integer `-1`, expected a whole number from 0 to 65535."),
+            (r#"{"v":{}}"#, "Invalid type: an object, expected an array."),
+            (r#"{"m":[1]}"#, "Invalid type: an array, expected an object."),
+        ] {
+            let e = decode::<T>(input.as_bytes()).unwrap_err();
+            assert_eq!(e.message(), expected, "{input}");
+        }
     }
 
     #[test]

@@ -113,6 +113,7 @@ fn every_export_refuses_malformed_input_naming_the_field() {
     // Unknown enum value and out-of-range numbers.
     let e = error_of("classify_error", br#"{"phase":"lunch"}"#);
     assert_eq!((e.code.as_str(), e.field.as_deref()), ("invalid_input", Some("phase")));
+    assert!(e.message.starts_with("Unknown value, expected one of `authorize`, `token`"), "{e}");
     let e = error_of("classify_error", br#"{"phase":"graph","status":70000}"#);
     assert_eq!(e.field.as_deref(), Some("status"));
     // A name given as a number, and the fields that take one of two shapes, say what they take, at
