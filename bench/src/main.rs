@@ -71,6 +71,47 @@ impl HttpClient for NativeHttp {
     }
 }
 
+/// Keeps the last outcome a client gave, to replay it.
+struct Recording<C>(C, Option<HttpOutcome>);
+
+impl<C: HttpClient> HttpClient for Recording<C> {
+    fn send(&mut self, r: &HttpRequest) -> HttpOutcome {
+        let outcome = self.0.send(r);
+        self.1 = Some(outcome.clone());
+        outcome
+    }
+}
+
+/// Answers every request with the same outcome.
+struct Canned(HttpOutcome);
+
+impl HttpClient for Canned {
+    fn send(&mut self, _: &HttpRequest) -> HttpOutcome {
+        self.0.clone()
+    }
+}
+
+/// A bare instance configured as the host configures the connector for the mock, whose
+/// `connector_http` answers every request with `outcome`: a network export's own work, without the
+/// network and without the host's outbound path.
+fn canned_instance(wasm: &[u8], mock: &MockEntra, outcome: &HttpOutcome) -> Plugin {
+    let answer = serde_json::to_string(outcome).unwrap();
+    let canned =
+        Function::new("connector_http", [PTR], [PTR], UserData::new(()), move |plugin, _inputs, outputs, _| {
+            let h = plugin.memory_new(&answer)?;
+            outputs[0] = plugin.memory_to_val(h);
+            Ok(())
+        });
+    let config = mock_entra::load_options(&mock.base_url()).config;
+    PluginBuilder::new(Manifest::new([Wasm::data(wasm.to_vec())]).with_config(config.into_iter()))
+        .with_wasmtime_config(host_harness::host::engine_config())
+        .with_wasi(false)
+        .with_functions([canned])
+        .with_fuel_limit(5_000_000_000)
+        .build()
+        .unwrap()
+}
+
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -335,6 +376,53 @@ fn run() -> i32 {
     });
     rows.push(("refresh_token (mock)".into(), w, n, w.median / floor.median, 0, 0.0, 0.0));
     exports.insert("refresh_token".into(), json!({"wasm_us": fig(w), "native_us": fig(n), "ratio_to_floor": (w.median / floor.median * 100.0).round() / 100.0}));
+
+    // The same two exports with the token endpoint's answer recorded once and replayed: the
+    // connector's own work (reading the answer, checking the id_token, writing the token set),
+    // apart from the network. Information, not budgets.
+    let exchange = json!({"settings": settings(), "redirect_uri": REDIRECT, "code": code_for(&host), "code_verifier": VERIFIER, "now": now()});
+    for (label, export, input) in [
+        ("exchange_code (canned answer)", "exchange_code", exchange),
+        ("refresh_token (canned answer)", "refresh_token", input.clone()),
+    ] {
+        let bytes = input.to_string().into_bytes();
+        let mut recording =
+            Recording(NativeHttp(ureq::Agent::config_builder().http_status_as_error(false).build().into()), None);
+        let first = entra_id_connector::api::call(export, &bytes, &platform, &mut recording);
+        assert!(first.starts_with("{\"ok\""), "{label}: {first}");
+        let outcome = recording.1.expect("the export made a request");
+        let mut instance = canned_instance(&wasm, &mock, &outcome);
+        let answer_bytes = instance.call::<&[u8], &[u8]>(export, &bytes).unwrap().len();
+        let w = measure(500, || {
+            instance.call::<&[u8], &[u8]>(export, &bytes).unwrap();
+        });
+        let mut canned = Canned(outcome);
+        let n = measure(500, || {
+            entra_id_connector::api::call(export, &bytes, &platform, &mut canned);
+        });
+        let mut sized = answer_bytes.to_string().into_bytes();
+        sized.resize(bytes.len().max(sized.len()), b' ');
+        let moved = measure(500, || {
+            host.call_raw("sized_noop", &sized).unwrap();
+        });
+        let own = (w.median - moved.median).max(0.0);
+        let ratio = w.median / floor.median;
+        rows.push((label.to_string(), w, n, ratio, answer_bytes, moved.median, own));
+        exports.insert(
+            label.to_string(),
+            json!({
+                "wasm_us": fig(w),
+                "native_us": fig(n),
+                "ratio_to_floor": (ratio * 100.0).round() / 100.0,
+                "input_bytes": bytes.len(),
+                "answer_bytes": answer_bytes,
+                "moving_floor_us": fig(moved),
+                "own_work_us": (own * 10.0).round() / 10.0,
+                "own_work_to_floor": (own / floor.median * 100.0).round() / 100.0,
+                "budgeted": false,
+            }),
+        );
+    }
 
     // Cold start.
     let compile = measure(5, || {
