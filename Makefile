@@ -9,10 +9,14 @@ CARGO_HOME  ?= $(HOME)/.cargo
 WASM        := target/$(WASM_TARGET)/release/entra_id_connector.wasm
 HOST        := target/release/connector-host
 MANIFEST    := manifests/microsoft-entra-id.json
-# Size-first settings for the plugin only (the host keeps the ordinary release profile).
+# Size-first settings for the plugin only (the host keeps the ordinary release profile). The
+# crates on every call's hot path (JSON, base64, percent-encoding) are optimised for
+# speed: 5 to 13 % faster exports for no growth of the module (docs/performance.md).
+HOT_CRATES  := serde_json base64 percent-encoding
 WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt-level="z"' \
                --config 'profile.release.panic="abort"' --config 'profile.release.codegen-units=1' \
                --config 'profile.release.strip=true' \
+               $(foreach c,$(HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3') \
                --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
 .PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean
