@@ -289,3 +289,28 @@ pub fn root(e: &extism::Error) -> String {
     let first = if first.is_empty() { "unknown failure" } else { first };
     first.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// wasmtime's compiled artifact (an ELF image) of a one-function module under `config`.
+    fn compiled_with(config: wasmtime::Config) -> Vec<u8> {
+        let wat = r#"(module (func (export "f") (param i32) (result i32) local.get 0 i32.const 1 i32.add))"#;
+        wasmtime::Engine::new(&config).unwrap().precompile_module(wat.as_bytes()).unwrap()
+    }
+
+    fn has(artifact: &[u8], section: &str) -> bool {
+        artifact.windows(section.len()).any(|w| w == section.as_bytes())
+    }
+
+    #[test]
+    fn connectors_compile_without_unwind_info_or_address_map() {
+        let default = compiled_with(wasmtime::Config::new());
+        assert!(has(&default, ".eh_frame") && has(&default, ".wasmtime.addrmap"));
+        let ours = compiled_with(engine_config());
+        assert!(!has(&ours, ".eh_frame"), "unwind information is still emitted");
+        assert!(!has(&ours, ".wasmtime.addrmap"), "the address map is still emitted");
+        assert!(ours.len() < default.len());
+    }
+}
