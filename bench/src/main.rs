@@ -214,6 +214,8 @@ fn builder_fuel(wasm: &[u8], fuel: bool) -> PluginBuilder<'static> {
     .with_wasmtime_config(host_harness::host::engine_config())
     .with_wasi(false)
     .with_functions([refuse]);
+    // The host's own compile cache, as `ConnectorHost` sets it up.
+    let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
     if fuel {
         b.with_fuel_limit(5_000_000_000)
     } else {

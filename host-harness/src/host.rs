@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use extism::{CompiledPlugin, CurrentPlugin, Function, Plugin, PluginBuilder, UserData, Val, PTR};
 use serde_json::Value;
 
+use crate::cache::{self, CompileCache};
 use crate::error::{parse_envelope, CallResult, HostError};
 use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
@@ -62,8 +63,8 @@ pub struct LoadOptions {
     pub extra_allowed_hosts: Vec<String>,
     /// Overrides the manifest's call timeout.
     pub timeout_ms: Option<u64>,
-    /// Turns the wasmtime compile cache off.
-    pub no_cache: bool,
+    /// Where compiled connectors are cached between loads (`cache.rs`).
+    pub cache: CompileCache,
     /// Skips the interface check at load (only for tests that load hostile modules).
     pub skip_interface_check: bool,
 }
@@ -124,14 +125,12 @@ impl ConnectorHost {
             .with_config(config.into_iter())
             .with_memory_max(m.max_pages());
         let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
-        let mut builder = PluginBuilder::new(extism_manifest)
+        let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config())
             .with_wasi(false)
             .with_functions([function])
             .with_fuel_limit(m.max_fuel());
-        if options.no_cache {
-            builder = builder.with_cache_disabled();
-        }
+        let builder = cache::apply(builder, &options.cache)?;
         let compiled = CompiledPlugin::new(builder).map_err(|e| HostError::Load(root(&e)))?;
         let host = ConnectorHost {
             timeout: Duration::from_millis(options.timeout_ms.unwrap_or(m.timeout_ms())),

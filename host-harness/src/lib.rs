@@ -2,6 +2,7 @@
 //! platform around them. Nothing here knows which service a connector talks to, except the
 //! mock identity provider in `mock_entra`, which lives apart.
 
+pub mod cache;
 pub mod conformance;
 pub mod error;
 pub mod host;
@@ -14,6 +15,7 @@ pub mod platform;
 pub mod resolver;
 pub mod wire;
 
+pub use cache::CompileCache;
 pub use error::{CallResult, ConnectorError, HostError};
 pub use host::{ConnectorHost, LoadOptions};
 pub mod cli;

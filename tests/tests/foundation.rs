@@ -353,3 +353,65 @@ fn a_remembered_answer_is_the_answer() {
     assert_eq!(host.call_raw("list_scopes", b"{}").unwrap(), scopes);
     assert!(scopes.contains("\"source\":\"builtin\""));
 }
+
+/// The cache entries under `dir` (wasmtime keeps them in `modules/<its version>/`), with what
+/// the cache's worker recorded about each (`.stats`: uses and compression level), largest first.
+fn cache_entries(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir.join("modules"))
+        .into_iter()
+        .flatten()
+        .flat_map(|version| std::fs::read_dir(version.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none())
+        .map(|p| {
+            let stats = std::fs::read_to_string(
+                p.with_file_name(format!("{}.stats", p.file_name().unwrap().to_str().unwrap())),
+            );
+            (p, stats.unwrap_or_default())
+        })
+        .collect();
+    entries.sort_by_key(|(p, _)| std::cmp::Reverse(std::fs::metadata(p).unwrap().len()));
+    entries
+}
+
+/// Waits (at most 30 s) for the cache's background worker to record what `done` looks for.
+fn wait_for_cache(
+    dir: &std::path::Path,
+    done: impl Fn(&[(std::path::PathBuf, String)]) -> bool,
+) -> Vec<(std::path::PathBuf, String)> {
+    let start = Instant::now();
+    loop {
+        let entries = cache_entries(dir);
+        if done(&entries) || start.elapsed() > Duration::from_secs(30) {
+            return entries;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_load_reads_the_compiled_connector_from_the_hosts_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("compiled");
+    let options = LoadOptions { cache: host_harness::CompileCache::Dir(cache_dir.clone()), ..Default::default() };
+    let first = ConnectorHost::load(&manifest_path(), &options).unwrap();
+    assert!(first.call_raw("describe", b"{}").unwrap().starts_with("{\"ok\""));
+    // The connector and extism's kernel, each written once, at the host's level, never to be
+    // recompressed (wasmtime's default is 3, then 20 after 256 loads).
+    let written = wait_for_cache(&cache_dir, |e| e.len() == 2 && e.iter().all(|(_, s)| s.contains("usages = 1")));
+    assert_eq!(written.len(), 2, "{written:?}");
+    for (path, stats) in &written {
+        assert!(stats.contains("optimized-compression = 1"), "{}: {stats}", path.display());
+    }
+    let connector = written[0].0.clone();
+    let compressed = std::fs::metadata(&connector).unwrap().len();
+
+    let second = ConnectorHost::load(&manifest_path(), &options).unwrap();
+    assert!(second.call_raw("describe", b"{}").unwrap().starts_with("{\"ok\""));
+    let read = wait_for_cache(&cache_dir, |e| e.first().is_some_and(|(_, s)| s.contains("usages = 2")));
+    assert_eq!(read.len(), 2, "a warm load adds no entry: {read:?}");
+    assert_eq!(read[0].0, connector);
+    assert!(read[0].1.contains("usages = 2"), "the second load read the entry: {}", read[0].1);
+    assert_eq!(std::fs::metadata(&connector).unwrap().len(), compressed, "the entry is not rewritten");
+    assert!(cache_dir.join(host_harness::cache::CONFIG_FILE).is_file());
+}
