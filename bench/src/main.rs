@@ -235,7 +235,9 @@ fn rss(field: &str) -> u64 {
 
 /// Whole flows per second with `workers` threads for `secs`: create, Save and authorize,
 /// consent, exchange, test, refresh.
-fn flows(mock: &MockEntra, workers: usize, secs: f64) -> (f64, usize, usize) {
+/// Whole flows for `secs` with `workers` threads: (flows per second, flows, failures, store
+/// transactions committed).
+fn flows(mock: &MockEntra, workers: usize, secs: f64) -> (f64, usize, usize, u64) {
     let dir = std::env::temp_dir().join(format!("connector-bench-{}-{workers}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let p = Arc::new(
@@ -278,9 +280,11 @@ fn flows(mock: &MockEntra, workers: usize, secs: f64) -> (f64, usize, usize) {
         })
         .collect();
     threads.into_iter().for_each(|t| t.join().unwrap());
+    let per_s = done.load(Ordering::SeqCst) as f64 / started.elapsed().as_secs_f64();
+    let commits = p.store.commits();
+    drop(p);
     let _ = std::fs::remove_dir_all(&dir);
-    let n = done.load(Ordering::SeqCst);
-    (n as f64 / started.elapsed().as_secs_f64(), n, failed.load(Ordering::SeqCst))
+    (per_s, done.load(Ordering::SeqCst), failed.load(Ordering::SeqCst), commits)
 }
 
 fn main() {
@@ -294,8 +298,11 @@ fn run() -> i32 {
     if args.first().map(String::as_str) == Some("flows") {
         let workers = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(8);
         let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4.0);
-        let (per_s, n, failed) = flows(&mock, workers, secs);
-        println!("flows: {per_s:.1}/s with {workers} workers ({n} flows, {failed} failures)");
+        let (per_s, n, failed, commits) = flows(&mock, workers, secs);
+        println!(
+            "flows: {per_s:.1}/s with {workers} workers ({n} flows, {failed} failures, {commits} store commits, {:.2} per flow)",
+            commits as f64 / n.max(1) as f64
+        );
         return i32::from(failed > 0);
     }
     let host = host_for(&mock);
@@ -477,8 +484,8 @@ fn run() -> i32 {
             .push(format!("linear memory grew from {mem_1000} to {mem_10000} bytes between 1,000 and 10,000 calls"));
     }
 
-    let (f1, n1, fail1) = flows(&mock, 1, 4.0);
-    let (f8, n8, fail8) = flows(&mock, 8, 4.0);
+    let (f1, n1, fail1, c1) = flows(&mock, 1, 4.0);
+    let (f8, n8, fail8, c8) = flows(&mock, 8, 4.0);
     if f8 < 1.6 * f1 {
         violations.push(format!("flows: 8 workers {f8:.0}/s is less than 1.6 x 1 worker {f1:.0}/s"));
     }
@@ -507,7 +514,7 @@ fn run() -> i32 {
         "fuel_overhead": {"authorize_url_with_fuel": fig(fueled), "authorize_url_without_fuel": fig(unfueled)},
         "first_call_us": fig(first_call),
         "memory": {"linear_after_1": mem_1, "linear_after_1000": mem_1000, "linear_after_10000": mem_10000, "host_peak_rss": rss("VmHWM:")},
-        "flows_per_s": {"workers_1": {"per_s": f1, "flows": n1, "failures": fail1}, "workers_8": {"per_s": f8, "flows": n8, "failures": fail8}},
+        "flows_per_s": {"workers_1": {"per_s": f1, "flows": n1, "failures": fail1, "store_commits": c1}, "workers_8": {"per_s": f8, "flows": n8, "failures": fail8, "store_commits": c8}},
         "budget_violations": violations,
     });
     let path = root().join("target/bench-report.json");
@@ -531,9 +538,11 @@ fn run() -> i32 {
         rss("VmHWM:") / 1024 / 1024
     );
     println!(
-        "flows: {f1:.1}/s with 1 worker, {f8:.1}/s with 8 ({:.2}x), failures {}",
+        "flows: {f1:.1}/s with 1 worker, {f8:.1}/s with 8 ({:.2}x), failures {}; store commits per flow {:.2} and {:.2}",
         f8 / f1.max(0.001),
-        fail1 + fail8
+        fail1 + fail8,
+        c1 as f64 / n1.max(1) as f64,
+        c8 as f64 / n8.max(1) as f64
     );
     println!("report: {}", path.display());
     if violations.is_empty() {

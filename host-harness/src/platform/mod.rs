@@ -8,6 +8,7 @@
 pub mod callback;
 pub mod crypto;
 pub mod store;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
-//! The durable store of connections: SQLite (WAL, synchronous FULL), one transaction per change,
-//! so a crash leaves the previous or the new state. Tokens and secret settings are sealed.
+//! The durable store of connections: SQLite (WAL, synchronous FULL), every change in a
+//! transaction (shared with the changes submitted at the same moment: `writer.rs`), so a crash
+//! leaves the previous or the new state. Tokens and secret settings are sealed.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::crypto::Sealer;
+use super::writer::Writer;
 use super::PlatformError;
 
 /// Where a connection stands.
@@ -93,10 +95,26 @@ impl Record {
     }
 }
 
+/// A connection's row, secrets sealed.
+struct Row {
+    name: String,
+    settings: String,
+    status: &'static str,
+    remedy: Option<String>,
+    last_error: Option<String>,
+    identity: Option<String>,
+    expires_at: Option<i64>,
+    secrets: Vec<u8>,
+    generation: i64,
+    created_at: i64,
+    updated_at: i64,
+    last_refresh_at: Option<i64>,
+}
+
 pub struct Store {
     path: PathBuf,
     /// The one writer: SQLite allows one write transaction at a time anyway.
-    conn: std::sync::Mutex<Connection>,
+    writer: Writer,
     /// Idle read-only connections: in WAL mode a read never waits for a write (or its fsync).
     readers: std::sync::Mutex<Vec<Connection>>,
     sealer: Sealer,
@@ -153,7 +171,7 @@ impl Store {
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         Ok(Store {
             path: path.to_path_buf(),
-            conn: std::sync::Mutex::new(conn),
+            writer: Writer::new(conn),
             readers: std::sync::Mutex::new(Vec::new()),
             sealer,
         })
@@ -163,8 +181,9 @@ impl Store {
         &self.path
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// Transactions committed so far (fewer than the changes when they shared them).
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Runs `f` on an idle read-only connection (opening one when none is idle).
@@ -191,14 +210,33 @@ impl Store {
         self.sealer.seal(name, &serde_json::to_vec(s).unwrap_or_default())
     }
 
+    /// A record as its row's values, secrets sealed: what a change takes to the writer.
+    fn row(&self, r: &Record) -> Row {
+        Row {
+            name: r.name.clone(),
+            settings: r.settings.to_string(),
+            status: r.status.as_str(),
+            remedy: r.remedy.clone(),
+            last_error: r.last_error.as_ref().map(Value::to_string),
+            identity: r.identity.as_ref().map(Value::to_string),
+            expires_at: r.expires_at,
+            secrets: self.seal(&r.name, &r.secrets),
+            generation: r.generation,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_refresh_at: r.last_refresh_at,
+        }
+    }
+
     /// Inserts a new connection; refuses a name in use.
     pub fn insert(&self, r: &Record) -> Result<(), PlatformError> {
-        let db = self.db();
-        let n = db
-            .prepare_cached("INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
+        let row = self.row(r);
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING")
-            .and_then(|mut st| st.execute(params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.created_at, r.updated_at, r.last_refresh_at]))
-            .map_err(db_err)?;
+                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.created_at, row.updated_at, row.last_refresh_at]))
+                .map_err(db_err)
+        })?;
         if n == 0 {
             return Err(PlatformError::NameTaken(r.name.clone()));
         }
@@ -207,16 +245,16 @@ impl Store {
 
     /// Writes every field of an existing connection in one transaction.
     pub fn update(&self, r: &Record) -> Result<(), PlatformError> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(db_err)?;
-        let n = tx
-            .prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1")
-            .and_then(|mut st| st.execute(params![r.name, r.settings.to_string(), r.status.as_str(), r.remedy, r.last_error.as_ref().map(Value::to_string), r.identity.as_ref().map(Value::to_string), r.expires_at, self.seal(&r.name, &r.secrets), r.generation, r.updated_at, r.last_refresh_at]))
-            .map_err(db_err)?;
+        let row = self.row(r);
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1")
+                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.updated_at, row.last_refresh_at]))
+                .map_err(db_err)
+        })?;
         if n == 0 {
             return Err(PlatformError::NotFound(r.name.clone()));
         }
-        tx.commit().map_err(db_err)
+        Ok(())
     }
 
     pub fn get(&self, name: &str) -> Result<Record, PlatformError> {
@@ -274,15 +312,19 @@ impl Store {
         })
     }
 
+    /// Deletes a connection and its pending authorizations, together.
     pub fn delete(&self, name: &str) -> Result<(), PlatformError> {
-        let db = self.db();
-        let n = db
-            .prepare_cached("DELETE FROM connections WHERE name=?1")
-            .and_then(|mut st| st.execute(params![name]))
-            .map_err(db_err)?;
-        db.prepare_cached("DELETE FROM pending WHERE name=?1")
-            .and_then(|mut st| st.execute(params![name]))
-            .map_err(db_err)?;
+        let owned = name.to_string();
+        let n = self.writer.write(move |db| {
+            let n = db
+                .prepare_cached("DELETE FROM connections WHERE name=?1")
+                .and_then(|mut st| st.execute(params![owned]))
+                .map_err(db_err)?;
+            db.prepare_cached("DELETE FROM pending WHERE name=?1")
+                .and_then(|mut st| st.execute(params![owned]))
+                .map_err(db_err)?;
+            Ok(n)
+        })?;
         if n == 0 {
             return Err(PlatformError::NotFound(name.to_string()));
         }
@@ -298,12 +340,12 @@ impl Store {
         created_at: i64,
     ) -> Result<(), PlatformError> {
         let sealed = self.sealer.seal(state_hash, secrets.to_string().as_bytes());
-        self.db()
-            .execute(
-                "INSERT INTO pending (state_hash, name, secrets, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![state_hash, name, sealed, created_at],
-            )
-            .map_err(db_err)?;
+        let (state_hash, name) = (state_hash.to_string(), name.to_string());
+        self.writer.write(move |db| {
+            db.prepare_cached("INSERT INTO pending (state_hash, name, secrets, created_at) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut st| st.execute(params![state_hash, name, sealed, created_at]))
+                .map_err(db_err)
+        })?;
         Ok(())
     }
 
@@ -312,37 +354,45 @@ impl Store {
     /// whole hash is compared in constant time, so the lookup's timing says nothing about it.
     pub fn take_pending(&self, state_hash: &str) -> Result<Option<(String, Value, i64)>, PlatformError> {
         let prefix: String = state_hash.chars().take(8).collect();
-        let mut db = self.db();
-        let tx = db.transaction().map_err(db_err)?;
-        let mut rows: Vec<(String, String, Vec<u8>, i64)> = Vec::new();
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "SELECT state_hash, name, secrets, created_at FROM pending WHERE substr(state_hash, 1, 8) = ?1",
-                )
-                .map_err(db_err)?;
-            for row in
-                st.query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(db_err)?
+        let wanted = state_hash.to_string();
+        let found = self.writer.write(move |db| {
+            let mut rows: Vec<(String, String, Vec<u8>, i64)> = Vec::new();
             {
-                rows.push(row.map_err(db_err)?);
+                let mut st = db
+                    .prepare_cached(
+                        "SELECT state_hash, name, secrets, created_at FROM pending WHERE substr(state_hash, 1, 8) = ?1",
+                    )
+                    .map_err(db_err)?;
+                for row in st
+                    .query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .map_err(db_err)?
+                {
+                    rows.push(row.map_err(db_err)?);
+                }
             }
-        }
-        let found = rows
-            .into_iter()
-            .find(|(h, ..)| bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), state_hash.as_bytes())));
+            let found = rows
+                .into_iter()
+                .find(|(h, ..)| bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), wanted.as_bytes())));
+            if let Some((hash, ..)) = &found {
+                db.prepare_cached("DELETE FROM pending WHERE state_hash=?1")
+                    .and_then(|mut st| st.execute(params![hash]))
+                    .map_err(db_err)?;
+            }
+            Ok(found)
+        })?;
         let Some((hash, name, sealed, at)) = found else {
             return Ok(None);
         };
-        tx.prepare_cached("DELETE FROM pending WHERE state_hash=?1")
-            .and_then(|mut st| st.execute(params![hash]))
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
         let plain = self.sealer.open(&hash, &sealed)?;
         Ok(Some((name, serde_json::from_slice(&plain).unwrap_or(Value::Null), at)))
     }
 
     /// Drops pending authorizations older than `cutoff`.
     pub fn expire_pending(&self, cutoff: i64) -> Result<usize, PlatformError> {
-        self.db().execute("DELETE FROM pending WHERE created_at < ?1", params![cutoff]).map_err(db_err)
+        self.writer.write(move |db| {
+            db.prepare_cached("DELETE FROM pending WHERE created_at < ?1")
+                .and_then(|mut st| st.execute(params![cutoff]))
+                .map_err(db_err)
+        })
     }
 }
