@@ -13,6 +13,7 @@
 //! write (never a shared temporary directory).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use extism::PluginBuilder;
 use serde::Serialize;
@@ -111,7 +112,13 @@ pub fn prepare(dir: &Path) -> Result<PathBuf, HostError> {
     let text = config_text(&dir)?;
     let file = dir.join(CONFIG_FILE);
     if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        let partial = dir.join(format!("{CONFIG_FILE}.{}.partial", std::process::id()));
+        // Unique to this process and call: loads on other threads may be writing it too.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let partial = dir.join(format!(
+            "{CONFIG_FILE}.{}-{}.partial",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &file)).map_err(|e| {
             let _ = std::fs::remove_file(&partial);
             failed("write into", e)
@@ -156,6 +163,23 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, [std::ffi::OsString::from(CONFIG_FILE)]);
         wasmtime::Cache::from_file(Some(&file)).expect("wasmtime accepts the configuration");
+    }
+
+    #[test]
+    fn loads_preparing_one_directory_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = dir.path().join("cache");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let d = cache_dir.clone();
+                std::thread::spawn(move || prepare(&d))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let names: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, [std::ffi::OsString::from(CONFIG_FILE)]);
     }
 
     #[test]
