@@ -7,16 +7,18 @@ use std::time::Duration;
 
 use host_harness::platform::Store;
 
-#[test]
-fn a_killed_writer_leaves_the_old_or_the_new_token_set() {
-    let rounds: u32 = std::env::var("CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+/// Kills a `store-writer` with `threads` writers at random moments, `rounds` times, and checks
+/// after each kill that every connection in `names` holds one whole token set, never older
+/// than the last seen.
+fn kill_writers(threads: usize, names: &[&str], rounds: u32) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let mut last = 0;
+    let mut last = vec![0; names.len()];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..rounds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-            .args(["store-writer", "--store", db.to_str().unwrap(), "--name", "victim"])
+            .args(["store-writer", "--store", db.to_str().unwrap(), "--name", "victim", "--threads"])
+            .arg(threads.to_string())
             .env_remove("CONNECTOR_HOST_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -32,13 +34,31 @@ fn a_killed_writer_leaves_the_old_or_the_new_token_set() {
         child.kill().unwrap();
         child.wait().unwrap();
         let store = Store::open(&db).unwrap_or_else(|e| panic!("round {round}: the store does not open: {e}"));
-        let r = store.get("victim").unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let g = r.generation;
-        assert_eq!(r.secrets.refresh_token, Some(format!("rt-{g}")), "round {round}: a torn token set");
-        assert_eq!(r.secrets.access_token, Some(format!("at-{g}")));
-        assert_eq!(r.expires_at, Some(g));
-        assert!(g >= last, "round {round}: the store went back from {last} to {g}");
-        last = g;
+        for (name, last) in names.iter().zip(&mut last) {
+            let r = store.get(name).unwrap_or_else(|e| panic!("round {round}: {name}: {e}"));
+            let g = r.generation;
+            assert_eq!(r.secrets.refresh_token, Some(format!("rt-{g}")), "round {round}: {name}: a torn token set");
+            assert_eq!(r.secrets.access_token, Some(format!("at-{g}")));
+            assert_eq!(r.expires_at, Some(g));
+            assert!(g >= *last, "round {round}: {name} went back from {last} to {g}");
+            *last = g;
+        }
     }
-    assert!(last > 0, "the writer never wrote");
+    assert!(last.iter().all(|&g| g > 0), "a writer never wrote: {last:?}");
+}
+
+fn rounds() -> u32 {
+    std::env::var("CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+}
+
+#[test]
+fn a_killed_writer_leaves_the_old_or_the_new_token_set() {
+    kill_writers(1, &["victim"], rounds());
+}
+
+/// Four writers at once: their changes share commits (the store's group commit), and a kill in
+/// the middle of one still leaves each connection whole.
+#[test]
+fn killed_concurrent_writers_leave_each_connection_whole() {
+    kill_writers(4, &["victim-1", "victim-2", "victim-3", "victim-4"], rounds() / 2);
 }

@@ -80,6 +80,10 @@ pub enum Command {
         store: PathBuf,
         #[arg(long)]
         name: String,
+        /// Writers at once, each on its own connection NAME-1..NAME-N (their changes share
+        /// commits); one writes NAME.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Classify a failure (an HTTP answer, an error redirect or a transport error) as a person reads it.
     Classify {
@@ -228,7 +232,7 @@ fn run(command: Command) -> Result<u8, CliError> {
         }
         Command::MockEntra { port, redirect_uris, faults } => mock_entra(port, redirect_uris, faults),
         Command::Demo { manifest } => demo::run(&manifest),
-        Command::StoreWriter { store, name } => store_writer(&store, &name),
+        Command::StoreWriter { store, name, threads } => store_writer(&store, &name, threads),
         Command::Connect(args) => connections::connect(args),
         Command::Connections { command, common } => connections::run(command, common),
         Command::Keepalive { common } => connections::keepalive(common),
@@ -336,38 +340,55 @@ fn mock_entra(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Res
 }
 
 /// Writes token sets `rt-N` / generation N forever, each as one store update.
-fn store_writer(path: &std::path::Path, name: &str) -> Result<u8, CliError> {
+fn store_writer(path: &std::path::Path, name: &str, threads: usize) -> Result<u8, CliError> {
     use crate::platform::{Record, Secrets, Status, Store};
-    let store = Store::open(path)?;
-    let mut r = match store.get(name) {
-        Ok(r) => r,
-        Err(_) => {
-            let r = Record {
-                name: name.into(),
-                settings: serde_json::json!({"name": name}),
-                status: Status::Connected,
-                remedy: None,
-                last_error: None,
-                identity: None,
-                expires_at: None,
-                secrets: Secrets::default(),
-                generation: 0,
-                created_at: 0,
-                updated_at: 0,
-                last_refresh_at: None,
-            };
-            store.insert(&r)?;
-            r
-        }
-    };
-    println!("writing");
-    loop {
-        r.generation += 1;
-        r.secrets.refresh_token = Some(format!("rt-{}", r.generation));
-        r.secrets.access_token = Some(format!("at-{}", r.generation));
-        r.expires_at = Some(r.generation);
-        store.update(&r)?;
+    let store = std::sync::Arc::new(Store::open(path)?);
+    let names: Vec<String> =
+        if threads <= 1 { vec![name.to_string()] } else { (1..=threads).map(|i| format!("{name}-{i}")).collect() };
+    let mut records = Vec::new();
+    for name in names {
+        records.push(match store.get(&name) {
+            Ok(r) => r,
+            Err(_) => {
+                let r = Record {
+                    name: name.clone(),
+                    settings: serde_json::json!({"name": name}),
+                    status: Status::Connected,
+                    remedy: None,
+                    last_error: None,
+                    identity: None,
+                    expires_at: None,
+                    secrets: Secrets::default(),
+                    generation: 0,
+                    created_at: 0,
+                    updated_at: 0,
+                    last_refresh_at: None,
+                };
+                store.insert(&r)?;
+                r
+            }
+        });
     }
+    println!("writing");
+    let writers: Vec<_> = records
+        .into_iter()
+        .map(|mut r| {
+            let store = store.clone();
+            std::thread::spawn(move || -> Result<(), crate::platform::PlatformError> {
+                loop {
+                    r.generation += 1;
+                    r.secrets.refresh_token = Some(format!("rt-{}", r.generation));
+                    r.secrets.access_token = Some(format!("at-{}", r.generation));
+                    r.expires_at = Some(r.generation);
+                    store.update(&r)?;
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().map_err(|_| CliError::Other("a writer thread panicked".into()))??;
+    }
+    Ok(0)
 }
 
 /// Parses "ENDPOINT CALLS FAULT" (see `mock-entra --help`).
