@@ -133,21 +133,29 @@ impl HttpClient for Canned {
 /// `connector_http` answers every request with `outcome`: a network export's own work, without the
 /// network and without the host's outbound path.
 fn canned_instance(wasm: &[u8], mock: &MockEntra, outcome: &HttpOutcome) -> Plugin {
-    let answer = serde_json::to_string(outcome).unwrap();
-    let canned =
-        Function::new("connector_http", [PTR], [PTR], UserData::new(()), move |plugin, _inputs, outputs, _| {
-            let h = plugin.memory_new(&answer)?;
-            outputs[0] = plugin.memory_to_val(h);
-            Ok(())
-        });
     let config = mock_entra::load_options(&mock.base_url()).config;
-    PluginBuilder::new(Manifest::new([Wasm::data(wasm.to_vec())]).with_config(config.into_iter()))
+    let manifest = Manifest::new([Wasm::data(wasm.to_vec())]).with_config(config.into_iter());
+    bare_builder(manifest, serde_json::to_string(outcome).unwrap(), true).build().unwrap()
+}
+
+/// A connector built outside `ConnectorHost`, with the host's engine configuration and compile
+/// cache, whose `connector_http` answers every request with `answer`, with or without fuel.
+fn bare_builder(manifest: Manifest, answer: String, fuel: bool) -> PluginBuilder<'static> {
+    let http = Function::new("connector_http", [PTR], [PTR], UserData::new(()), move |plugin, _inputs, outputs, _| {
+        let h = plugin.memory_new(&answer)?;
+        outputs[0] = plugin.memory_to_val(h);
+        Ok(())
+    });
+    let b = PluginBuilder::new(manifest)
         .with_wasmtime_config(host_harness::host::engine_config())
         .with_wasi(false)
-        .with_functions([canned])
-        .with_fuel_limit(5_000_000_000)
-        .build()
-        .unwrap()
+        .with_functions([http]);
+    let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
+    if fuel {
+        b.with_fuel_limit(5_000_000_000)
+    } else {
+        b
+    }
 }
 
 fn root() -> std::path::PathBuf {
@@ -202,25 +210,10 @@ fn builder(wasm: &[u8]) -> PluginBuilder<'static> {
     builder_fuel(wasm, true)
 }
 
+/// The connector with the platform's app configured, every request refused.
 fn builder_fuel(wasm: &[u8], fuel: bool) -> PluginBuilder<'static> {
-    let refuse = Function::new("connector_http", [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
-        let h = plugin.memory_new(r#"{"transport_error":{"kind":"blocked_host","message":"bench"}}"#)?;
-        outputs[0] = plugin.memory_to_val(h);
-        Ok(())
-    });
-    let b = PluginBuilder::new(
-        Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID),
-    )
-    .with_wasmtime_config(host_harness::host::engine_config())
-    .with_wasi(false)
-    .with_functions([refuse]);
-    // The host's own compile cache, as `ConnectorHost` sets it up.
-    let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
-    if fuel {
-        b.with_fuel_limit(5_000_000_000)
-    } else {
-        b
-    }
+    let manifest = Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID);
+    bare_builder(manifest, r#"{"transport_error":{"kind":"blocked_host","message":"bench"}}"#.into(), fuel)
 }
 
 fn rss(field: &str) -> u64 {
@@ -233,10 +226,8 @@ fn rss(field: &str) -> u64 {
         * 1024
 }
 
-/// Whole flows per second with `workers` threads for `secs`: create, Save and authorize,
-/// consent, exchange, test, refresh.
-/// Whole flows for `secs` with `workers` threads: (flows per second, flows, failures, store
-/// transactions committed).
+/// Whole flows (create, Save and authorize, consent, exchange, test, refresh) for `secs` with
+/// `workers` threads: (flows per second, flows, failures, store transactions committed).
 fn flows(mock: &MockEntra, workers: usize, secs: f64) -> (f64, usize, usize, u64) {
     let dir = std::env::temp_dir().join(format!("connector-bench-{}-{workers}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

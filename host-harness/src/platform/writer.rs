@@ -213,7 +213,6 @@ mod tests {
         }
         // The collisions kept the first value.
         assert!(stored.contains(&("3-8".to_string(), 308)));
-        assert!(w.commits() <= 8 * 50);
     }
 
     #[test]
