@@ -357,8 +357,14 @@ fn store_writer(path: &std::path::Path, name: &str, threads: usize) -> Result<u8
                     remedy: None,
                     last_error: None,
                     identity: None,
-                    expires_at: None,
-                    secrets: Secrets::default(),
+                    // Generation 0 is a whole token set too: a kill before a writer's first
+                    // update finds it, and the test asks every generation for its own set.
+                    expires_at: Some(0),
+                    secrets: Secrets {
+                        access_token: Some("at-0".into()),
+                        refresh_token: Some("rt-0".into()),
+                        ..Secrets::default()
+                    },
                     generation: 0,
                     created_at: 0,
                     updated_at: 0,
