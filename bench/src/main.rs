@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const REDIRECT: &str = "http://localhost:8400/callback";
+/// Instances a bare engine of the bench holds at once, at most (it keeps batches of 25 alive).
+const BENCH_MAX_INSTANCES: u32 = 64;
 
 #[derive(Clone, Copy)]
 struct Figure {
@@ -30,15 +32,20 @@ fn measure(samples: usize, mut f: impl FnMut()) -> Figure {
     for _ in 0..(samples / 10).max(3) {
         f();
     }
-    let mut v: Vec<f64> = (0..samples)
+    let v: Vec<f64> = (0..samples)
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed().as_secs_f64() * 1e6
         })
         .collect();
+    median_of(v)
+}
+
+/// The median of samples taken by hand.
+fn median_of(mut v: Vec<f64>) -> Figure {
     v.sort_by(|a, b| a.total_cmp(b));
-    Figure { median: v[v.len() / 2], samples }
+    Figure { median: v[v.len() / 2], samples: v.len() }
 }
 
 fn fig(f: Figure) -> Value {
@@ -147,7 +154,7 @@ fn bare_builder(manifest: Manifest, answer: String, fuel: bool) -> PluginBuilder
         Ok(())
     });
     let b = PluginBuilder::new(manifest)
-        .with_wasmtime_config(host_harness::host::engine_config())
+        .with_wasmtime_config(host_harness::host::engine_config(BENCH_MAX_INSTANCES))
         .with_wasi(false)
         .with_functions([http]);
     let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
@@ -201,7 +208,7 @@ fn host_for(mock: &MockEntra) -> ConnectorHost {
 /// Bytes of machine code wasmtime makes of the module with the host's engine configuration plus the
 /// fuel metering and epoch checks extism adds: what a warm-cache load reads and decompresses.
 fn compiled_bytes(wasm: &[u8]) -> usize {
-    let mut config = host_harness::host::engine_config();
+    let mut config = host_harness::host::engine_config(BENCH_MAX_INSTANCES);
     config.consume_fuel(true).epoch_interruption(true);
     wasmtime::Engine::new(&config).and_then(|engine| engine.precompile_module(wasm)).map_or(0, |code| code.len())
 }
@@ -432,13 +439,49 @@ fn run() -> i32 {
         CompiledPlugin::new(builder(&wasm)).unwrap();
     });
     let compiled = CompiledPlugin::new(builder(&wasm)).unwrap();
-    let instantiate = measure(300, || {
-        Plugin::new_from_compiled(&compiled).unwrap();
-    });
-    let first_call = measure(100, || {
+    // A new instance ready to call. `Plugin::new_from_compiled` makes the store, the linker and
+    // extism's kernel instance; extism instantiates the connector's module itself lazily, at the
+    // first call. Each sample times a new instance and its first `noop`, less a `noop` on a warm
+    // instance of the same kind (bare, without the host's pool) timed right after: what is left is
+    // the instance's making. Instances are dropped outside the timing, in batches.
+    let mut warm = Plugin::new_from_compiled(&compiled).unwrap();
+    let _: String = warm.call("noop", "").unwrap();
+    let (mut made, mut complete) = (Vec::with_capacity(300), Vec::with_capacity(300));
+    let mut kept = Vec::with_capacity(25);
+    for i in 0..330 {
+        let t = Instant::now();
         let mut p = Plugin::new_from_compiled(&compiled).unwrap();
-        let _: String = p.call("describe", "{}").unwrap();
-    });
+        let new_us = t.elapsed().as_secs_f64() * 1e6;
+        let t = Instant::now();
+        let _: String = p.call("noop", "").unwrap();
+        let first_us = t.elapsed().as_secs_f64() * 1e6;
+        let t = Instant::now();
+        let _: String = warm.call("noop", "").unwrap();
+        let warm_us = t.elapsed().as_secs_f64() * 1e6;
+        // The first 30 warm up.
+        if i >= 30 {
+            made.push(new_us);
+            complete.push(new_us + first_us - warm_us);
+        }
+        kept.push(p);
+        if kept.len() == 25 {
+            kept.clear();
+        }
+    }
+    drop(kept);
+    let new_from_compiled = median_of(made);
+    let instantiate = median_of(complete);
+    // The first real call on an instance just made (the instance's making not counted): the
+    // module's instantiation plus describe's answer, not remembered yet.
+    let mut firsts = Vec::with_capacity(100);
+    while firsts.len() < 100 {
+        for mut p in (0..25).map(|_| Plugin::new_from_compiled(&compiled).unwrap()).collect::<Vec<_>>() {
+            let t = Instant::now();
+            let _: String = p.call("describe", "{}").unwrap();
+            firsts.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let first_call = median_of(firsts);
 
     // What fuel metering costs: authorize_url on a bare instance with and without fuel.
     let auth_bytes = cases[4].2.to_string().into_bytes();
@@ -501,7 +544,12 @@ fn run() -> i32 {
         "compile_ms": {"median_ms": compile.median / 1000.0, "samples": compile.samples},
         "compile_cached_ms": {"median_ms": compile_cached.median / 1000.0, "samples": compile_cached.samples},
         "compiled_bytes": compiled_bytes(&wasm),
-        "instantiate_us": fig(instantiate),
+        "instantiate_us": {
+            "median_us": (instantiate.median * 10.0).round() / 10.0,
+            "samples": instantiate.samples,
+            "how": "new_from_compiled plus the new instance's first noop, less a warm instance's noop timed right after",
+            "new_from_compiled": fig(new_from_compiled),
+        },
         "fuel_overhead": {"authorize_url_with_fuel": fig(fueled), "authorize_url_without_fuel": fig(unfueled)},
         "first_call_us": fig(first_call),
         "memory": {"linear_after_1": mem_1, "linear_after_1000": mem_1000, "linear_after_10000": mem_10000, "host_peak_rss": rss("VmHWM:")},
@@ -523,7 +571,7 @@ fn run() -> i32 {
             println!("{label:<36} {:>9.1} {:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1}", w.median, n.median);
         }
     }
-    println!("wasm {wasm_bytes} bytes ({} compiled); compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us; first call {:.0} us", report["compiled_bytes"], compile.median / 1000.0, compile_cached.median / 1000.0, instantiate.median, first_call.median);
+    println!("wasm {wasm_bytes} bytes ({} compiled); compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us ({:.0} of it new_from_compiled); first call {:.0} us", report["compiled_bytes"], compile.median / 1000.0, compile_cached.median / 1000.0, instantiate.median, new_from_compiled.median, first_call.median);
     println!(
         "linear memory {mem_1} -> {mem_1000} -> {mem_10000} bytes after 1 / 1,000 / 10,000 calls; host peak RSS {} MiB",
         rss("VmHWM:") / 1024 / 1024

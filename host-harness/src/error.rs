@@ -21,6 +21,8 @@ pub enum HostError {
     OutOfMemory { export: String },
     #[error("{export}: the call did not finish within {ms} ms")]
     Timeout { export: String, ms: u64 },
+    #[error("{export}: all {max} instances of the connector stayed busy for the call's {ms} ms")]
+    Busy { export: String, max: usize, ms: u64 },
     #[error("{export}: the connector trapped: {message}")]
     Trap { export: String, message: String },
     #[error("{export}: the connector's output is not a valid interface v1 envelope: {reason}")]

@@ -1,20 +1,21 @@
 //! Loading a connector and calling its exports.
 //!
-//! The module is compiled once ([`extism::CompiledPlugin`]); instances are made from it and kept
-//! in a small idle pool, one call per instance at a time. A call's CPU is bounded by fuel (per
+//! The module is compiled once ([`extism::CompiledPlugin`]); instances are made from it, at most
+//! `LoadOptions::max_instances` at once, and idle ones kept for reuse (`instances.rs`), one call
+//! per instance at a time. A call's CPU is bounded by fuel (per
 //! store, so a runaway call never interrupts another: extism's epoch timeout is engine-wide)
 //! and its outbound HTTP by the call's deadline, through the host's own `connector_http`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use extism::{CompiledPlugin, CurrentPlugin, Function, Plugin, PluginBuilder, UserData, Val, PTR};
+use extism::{CompiledPlugin, CurrentPlugin, Function, PluginBuilder, UserData, Val, PTR};
 use serde_json::Value;
 
 use crate::cache::{self, CompileCache};
 use crate::error::{parse_envelope, CallResult, HostError};
+use crate::instances::{Instances, Lease, LeaseError};
 use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
 use crate::wire::{TransportKind, WireOutcome, WireRequest};
@@ -32,8 +33,8 @@ pub const REQUIRED_EXPORTS: &[&str] = &[
     "classify_error",
 ];
 
-/// Idle instances kept for reuse.
-const MAX_IDLE: usize = 32;
+/// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
+pub const DEFAULT_MAX_INSTANCES: u32 = 32;
 
 /// The wasmtime configuration every connector is compiled with; extism adds its own settings
 /// (fuel, epoch interruption, the compile cache) on top.
@@ -48,9 +49,25 @@ const MAX_IDLE: usize = 32;
 ///
 /// Together they make the compiled module about 15 % smaller, which is what a warm-cache load
 /// reads and decompresses (docs/performance.md).
-pub fn engine_config() -> wasmtime::Config {
+///
+/// Instances are placed by wasmtime's pooling allocator, sized for `max_instances` extism plugins:
+/// a new instance takes slots reserved at load instead of mapping and unmapping its memories,
+/// which makes it about a third cheaper (docs/performance.md). An extism plugin takes four slots
+/// of a kind: extism's kernel, the connector's module twice (extism instantiates it once when it
+/// links and again at the first call) and the store's GC heap (which holds extism's host-context
+/// reference); `instances.rs` tests that `max_instances` plugins fit. A memory slot reserves
+/// address space, not memory: 4 GiB (what spares compiled code its bounds checks) and a guard,
+/// so about half a TiB for 32 plugins; what a call touched is given back when its instance goes.
+pub fn engine_config(max_instances: u32) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.native_unwind_info(false).generate_address_map(false);
+    let slots = max_instances.max(1).saturating_mul(4);
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_core_instances(slots).total_memories(slots).total_tables(slots).total_gc_heaps(slots);
+    // Extism calls synchronously and loads no components: no fiber stacks (the default 1 000 of
+    // them cost every load about 7 ms) and no component instances.
+    pool.total_stacks(0).total_component_instances(0);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     config
 }
 
@@ -63,6 +80,9 @@ pub struct LoadOptions {
     pub extra_allowed_hosts: Vec<String>,
     /// Overrides the manifest's call timeout.
     pub timeout_ms: Option<u64>,
+    /// Instances alive at once, at most ([`DEFAULT_MAX_INSTANCES`] when unset): more calls at
+    /// once wait for a free instance, within their timeout.
+    pub max_instances: Option<u32>,
     /// Where compiled connectors are cached between loads (`cache.rs`).
     pub cache: CompileCache,
     /// Skips the interface check at load (only for tests that load hostile modules).
@@ -76,8 +96,7 @@ struct CallContext {
 
 pub struct ConnectorHost {
     loaded: LoadedManifest,
-    compiled: CompiledPlugin,
-    idle: Mutex<Vec<Plugin>>,
+    instances: Instances,
     timeout: Duration,
     outbound: Outbound,
 }
@@ -125,8 +144,12 @@ impl ConnectorHost {
             .with_config(config.into_iter())
             .with_memory_max(m.max_pages());
         let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
+        let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
+        if max_instances == 0 {
+            return Err(HostError::Usage("max_instances must be at least 1".into()));
+        }
         let builder = PluginBuilder::new(extism_manifest)
-            .with_wasmtime_config(engine_config())
+            .with_wasmtime_config(engine_config(max_instances))
             .with_wasi(false)
             .with_functions([function])
             .with_fuel_limit(m.max_fuel());
@@ -135,8 +158,7 @@ impl ConnectorHost {
         let host = ConnectorHost {
             timeout: Duration::from_millis(options.timeout_ms.unwrap_or(m.timeout_ms())),
             loaded,
-            compiled,
-            idle: Mutex::new(Vec::new()),
+            instances: Instances::new(compiled, max_instances as usize),
             outbound,
         };
         if !options.skip_interface_check {
@@ -146,7 +168,8 @@ impl ConnectorHost {
     }
 
     fn check_interface(&self) -> Result<(), HostError> {
-        let mut p = self.instance()?;
+        let mut lease = self.instance("interface_version", Instant::now() + self.timeout)?;
+        let p = lease.plugin();
         for export in REQUIRED_EXPORTS {
             if !p.function_exists(export) {
                 return Err(HostError::MissingExport(export.to_string()));
@@ -161,7 +184,7 @@ impl ConnectorHost {
                 found: v.chars().take(16).collect(),
             });
         }
-        self.release(p);
+        lease.keep();
         Ok(())
     }
 
@@ -181,36 +204,34 @@ impl ConnectorHost {
         self.outbound.policy().patterns()
     }
 
-    fn instance(&self) -> Result<Plugin, HostError> {
-        if let Some(p) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
-            return Ok(p);
-        }
-        Plugin::new_from_compiled(&self.compiled).map_err(|e| HostError::Load(root(&e)))
-    }
-
-    fn release(&self, p: Plugin) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE {
-                idle.push(p);
+    /// An instance for a call to `export`, waiting for one until `deadline` when all are busy.
+    fn instance(&self, export: &str, deadline: Instant) -> Result<Lease<'_>, HostError> {
+        self.instances.lease(deadline).map_err(|e| match e {
+            LeaseError::Busy { max } => {
+                HostError::Busy { export: export.into(), max, ms: self.timeout.as_millis() as u64 }
             }
-        }
+            LeaseError::Make(e) => HostError::Load(root(&e)),
+        })
     }
 
     /// Calls `export` with raw input bytes; returns the raw output text (an envelope).
     pub fn call_raw(&self, export: &str, input: &[u8]) -> Result<String, HostError> {
-        let mut p = self.instance()?;
+        // The call's time limit covers waiting for a free instance too.
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let mut lease = self.instance(export, deadline)?;
+        let p = lease.plugin();
         if !p.function_exists(export) {
-            self.release(p);
+            lease.keep();
             return Err(HostError::Usage(format!("the connector has no export named {export}")));
         }
-        let started = Instant::now();
-        let ctx = CallContext { deadline: started + self.timeout };
+        let ctx = CallContext { deadline };
         let result: Result<String, extism::Error> = p.call_with_host_context(export, input, ctx);
         let elapsed = started.elapsed();
         tracing::debug!(export, elapsed_us = elapsed.as_micros() as u64, ok = result.is_ok(), "connector call");
         match result {
             Ok(out) => {
-                self.release(p);
+                lease.keep();
                 if elapsed > self.timeout + Duration::from_millis(250) {
                     return Err(HostError::Timeout { export: export.into(), ms: self.timeout.as_millis() as u64 });
                 }
@@ -218,6 +239,7 @@ impl ConnectorHost {
             }
             Err(e) => {
                 // A trapped instance may hold broken state: it is dropped, never reused.
+                drop(lease);
                 let message = root(&e);
                 if message.contains("fuel") {
                     return Err(HostError::OutOfFuel { export: export.into() });
@@ -277,7 +299,16 @@ impl ConnectorHost {
 
     /// How many instances wait in the idle pool.
     pub fn idle_instances(&self) -> usize {
-        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+        self.instances.idle()
+    }
+
+    /// How many instances are alive, idle or in a call (never more than `max_instances`).
+    pub fn live_instances(&self) -> usize {
+        self.instances.live()
+    }
+
+    pub fn max_instances(&self) -> usize {
+        self.instances.max()
     }
 }
 
@@ -307,7 +338,7 @@ mod tests {
     fn connectors_compile_without_unwind_info_or_address_map() {
         let default = compiled_with(wasmtime::Config::new());
         assert!(has(&default, ".eh_frame") && has(&default, ".wasmtime.addrmap"));
-        let ours = compiled_with(engine_config());
+        let ours = compiled_with(engine_config(DEFAULT_MAX_INSTANCES));
         assert!(!has(&ours, ".eh_frame"), "unwind information is still emitted");
         assert!(!has(&ours, ".wasmtime.addrmap"), "the address map is still emitted");
         assert!(ours.len() < default.len());

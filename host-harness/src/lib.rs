@@ -6,6 +6,7 @@ pub mod cache;
 pub mod conformance;
 pub mod error;
 pub mod host;
+pub mod instances;
 pub mod manifest;
 // The mock's handlers return `Result<_, Response>` to answer early; one Response per request.
 #[allow(clippy::result_large_err)]

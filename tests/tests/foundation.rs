@@ -256,6 +256,47 @@ fn a_redirect_to_a_host_outside_allowed_hosts_is_not_followed() {
 }
 
 #[test]
+fn calls_beyond_max_instances_wait_for_a_free_instance() {
+    let slow = TinyServer::start(|_| (Duration::from_millis(300), json_response(200, r#"{"id":"me"}"#)));
+    let base = slow.base();
+    let mut options =
+        LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], max_instances: Some(2), ..Default::default() };
+    for (key, value) in [("client_id", PLATFORM_CLIENT_ID), ("login_base_url", &base), ("graph_base_url", &base)] {
+        options.config.insert(key.into(), value.into());
+    }
+    let host = std::sync::Arc::new(ConnectorHost::load(&manifest_path(), &options).unwrap());
+    assert_eq!(host.max_instances(), 2);
+    let started = Instant::now();
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let h = host.clone();
+            std::thread::spawn(move || h.call("test_connection", &json!({"settings": settings(), "access_token": "t"})))
+        })
+        .collect();
+    let mut most = 0;
+    while !calls.iter().all(|c| c.is_finished()) {
+        most = most.max(host.live_instances());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for call in calls {
+        assert!(call.join().unwrap().is_ok(), "a call failed on the host's side");
+    }
+    assert_eq!(most, 2, "instances alive at once");
+    assert!(host.live_instances() <= 2);
+    // Five calls of 300 ms each on two instances take at least three turns.
+    assert!(started.elapsed() >= Duration::from_millis(900), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn max_instances_of_zero_is_refused() {
+    let options = LoadOptions { max_instances: Some(0), ..Default::default() };
+    match ConnectorHost::load(&manifest_path(), &options) {
+        Err(HostError::Usage(m)) => assert!(m.contains("max_instances"), "{m}"),
+        other => panic!("expected a usage error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
 fn a_slow_call_does_not_disturb_a_concurrent_one() {
     let slow = TinyServer::start(|_| (Duration::from_secs(6), json_response(200, "{}")));
     let host = std::sync::Arc::new(host_towards(&slow.base(), &slow.base(), Some(1500)));
