@@ -36,6 +36,10 @@ pub const REQUIRED_EXPORTS: &[&str] = &[
 /// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 32;
 
+/// The most `LoadOptions::max_instances` may be: their slots' address space (16 TiB at this
+/// bound) must fit beside other connectors in a process's 128 TiB.
+pub const MAX_INSTANCES_LIMIT: u32 = 1024;
+
 /// The wasmtime configuration every connector is compiled with; extism adds its own settings
 /// (fuel, epoch interruption, the compile cache) on top.
 ///
@@ -145,8 +149,10 @@ impl ConnectorHost {
             .with_memory_max(m.max_pages());
         let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
         let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
-        if max_instances == 0 {
-            return Err(HostError::Usage("max_instances must be at least 1".into()));
+        if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
+            return Err(HostError::Usage(format!(
+                "max_instances must be between 1 and {MAX_INSTANCES_LIMIT}, not {max_instances}"
+            )));
         }
         let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config(max_instances))

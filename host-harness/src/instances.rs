@@ -54,11 +54,11 @@ impl Lease<'_> {
         let mut state = self.instances.lock();
         if state.idle.len() < MAX_IDLE {
             state.idle.push(plugin);
-            drop(state);
         } else {
-            state.live -= 1;
             drop(state);
+            // Dropped before it stops counting, so that its slots are free for the next one.
             drop(plugin);
+            self.instances.lock().live -= 1;
         }
         self.instances.freed.notify_one();
     }
@@ -67,6 +67,7 @@ impl Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(plugin) = self.plugin.take() {
+            // As in `keep`: its slots are free before another instance may take its place.
             drop(plugin);
             self.instances.lock().live -= 1;
             self.instances.freed.notify_one();
@@ -205,6 +206,19 @@ mod tests {
             assert!(waited < Duration::from_secs(10), "it waited {waited:?}");
         });
         assert_eq!((pool.live(), pool.idle()), (1, 1));
+    }
+
+    #[test]
+    fn instances_beyond_the_idle_ones_kept_are_dropped_when_given_back() {
+        let max = MAX_IDLE as u32 + 2;
+        let pool = instances(max);
+        let leases: Vec<_> = (0..max).map(|_| used(&pool, soon()).unwrap()).collect();
+        leases.into_iter().for_each(Lease::keep);
+        assert_eq!((pool.live(), pool.idle()), (MAX_IDLE, MAX_IDLE));
+        // The dropped ones' slots are free again: `max` instances can be alive once more.
+        let again: Vec<_> = (0..max).map(|_| used(&pool, soon()).unwrap()).collect();
+        assert_eq!(pool.live(), max as usize);
+        drop(again);
     }
 
     #[test]

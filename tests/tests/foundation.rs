@@ -288,11 +288,15 @@ fn calls_beyond_max_instances_wait_for_a_free_instance() {
 }
 
 #[test]
-fn max_instances_of_zero_is_refused() {
-    let options = LoadOptions { max_instances: Some(0), ..Default::default() };
-    match ConnectorHost::load(&manifest_path(), &options) {
-        Err(HostError::Usage(m)) => assert!(m.contains("max_instances"), "{m}"),
-        other => panic!("expected a usage error, got {:?}", other.map(|_| ())),
+fn max_instances_out_of_range_is_refused() {
+    for max in [0, 1025, u32::MAX] {
+        let options = LoadOptions { max_instances: Some(max), ..Default::default() };
+        match ConnectorHost::load(&manifest_path(), &options) {
+            Err(HostError::Usage(m)) => {
+                assert_eq!(m, format!("max_instances must be between 1 and 1024, not {max}"))
+            }
+            other => panic!("{max}: expected a usage error, got {:?}", other.map(|_| ())),
+        }
     }
 }
 
