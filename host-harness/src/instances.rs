@@ -54,13 +54,14 @@ impl Lease<'_> {
         let mut state = self.instances.lock();
         if state.idle.len() < MAX_IDLE {
             state.idle.push(plugin);
+            drop(state);
+            self.instances.freed.notify_one();
         } else {
             drop(state);
             // Dropped before it stops counting, so that its slots are free for the next one.
             drop(plugin);
-            self.instances.lock().live -= 1;
+            self.instances.forget();
         }
-        self.instances.freed.notify_one();
     }
 }
 
@@ -69,8 +70,7 @@ impl Drop for Lease<'_> {
         if let Some(plugin) = self.plugin.take() {
             // As in `keep`: its slots are free before another instance may take its place.
             drop(plugin);
-            self.instances.lock().live -= 1;
-            self.instances.freed.notify_one();
+            self.instances.forget();
         }
     }
 }
@@ -105,8 +105,7 @@ impl Instances {
                 return match Plugin::new_from_compiled(&self.compiled) {
                     Ok(plugin) => Ok(Lease { instances: self, plugin: Some(plugin) }),
                     Err(e) => {
-                        self.lock().live -= 1;
-                        self.freed.notify_one();
+                        self.forget();
                         Err(LeaseError::Make(e))
                     }
                 };
@@ -117,6 +116,12 @@ impl Instances {
             }
             state = self.freed.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
         }
+    }
+
+    /// One instance fewer is alive: a waiting caller may make a new one.
+    fn forget(&self) {
+        self.lock().live -= 1;
+        self.freed.notify_one();
     }
 
     pub fn idle(&self) -> usize {

@@ -32,13 +32,19 @@ pub fn shared_host() -> &'static ConnectorHost {
     })
 }
 
-/// A loaded connector whose login and Graph endpoints point at `base` (a loopback server).
-pub fn host_towards(login_base: &str, graph_base: &str, timeout_ms: Option<u64>) -> ConnectorHost {
+/// Load options whose login and Graph endpoints point at a loopback server.
+pub fn options_towards(login_base: &str, graph_base: &str, timeout_ms: Option<u64>) -> LoadOptions {
     let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], timeout_ms, ..Default::default() };
     options.config.insert("client_id".into(), PLATFORM_CLIENT_ID.into());
     options.config.insert("login_base_url".into(), login_base.into());
     options.config.insert("graph_base_url".into(), graph_base.into());
-    ConnectorHost::load(&manifest_path(), &options).expect("the connector loads")
+    options
+}
+
+/// A loaded connector whose login and Graph endpoints point at a loopback server.
+pub fn host_towards(login_base: &str, graph_base: &str, timeout_ms: Option<u64>) -> ConnectorHost {
+    ConnectorHost::load(&manifest_path(), &options_towards(login_base, graph_base, timeout_ms))
+        .expect("the connector loads")
 }
 
 type Responder = dyn Fn(&str) -> (Duration, String) + Send + Sync;

@@ -258,12 +258,7 @@ fn a_redirect_to_a_host_outside_allowed_hosts_is_not_followed() {
 #[test]
 fn calls_beyond_max_instances_wait_for_a_free_instance() {
     let slow = TinyServer::start(|_| (Duration::from_millis(300), json_response(200, r#"{"id":"me"}"#)));
-    let base = slow.base();
-    let mut options =
-        LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], max_instances: Some(2), ..Default::default() };
-    for (key, value) in [("client_id", PLATFORM_CLIENT_ID), ("login_base_url", &base), ("graph_base_url", &base)] {
-        options.config.insert(key.into(), value.into());
-    }
+    let options = LoadOptions { max_instances: Some(2), ..options_towards(&slow.base(), &slow.base(), None) };
     let host = std::sync::Arc::new(ConnectorHost::load(&manifest_path(), &options).unwrap());
     assert_eq!(host.max_instances(), 2);
     let started = Instant::now();
