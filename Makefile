@@ -65,8 +65,10 @@ test: lint unit
 	$(HOST) conformance --manifest $(MANIFEST)
 
 # Benchmarks and budgets (not part of `make test`): target/bench-report.json and a table.
+# `build` compiled connector-bench with the whole workspace; `cargo run -p bench` would resolve
+# features for the bench alone and compile the host a second time.
 bench: build
-	$(CARGO) run --release -p bench --bin connector-bench
+	target/release/connector-bench
 
 # libFuzzer on every export of the native core, FUZZ_SECONDS each, growing fuzz/corpus.
 fuzz:
