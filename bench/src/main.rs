@@ -59,9 +59,7 @@ type Row = (String, Figure, Figure, Figure, usize, f64, f64);
 /// cost taken in turn with it, and the bytes it carried.
 struct Measured<'a> {
     label: &'a str,
-    floor: Figure,
-    moved: Figure,
-    wasm: Figure,
+    in_turn: InTurn,
     native: Figure,
     input_bytes: usize,
     answer_bytes: usize,
@@ -76,15 +74,22 @@ fn sized_input(input_bytes: usize, answer_bytes: usize) -> Vec<u8> {
     sized
 }
 
+/// A call timed in turn with the floor and with what moving its bytes costs.
+struct InTurn {
+    floor: Figure,
+    moved: Figure,
+    wasm: Figure,
+}
+
 /// `call` timed in turn with the floor (`noop`) and with `sized_noop` carrying the same bytes
-/// (`(input, answer)`): the floor's raw samples, what moving the bytes costs, and the call.
+/// (`(input, answer)`); the floor's raw samples are added to `floor_samples`.
 fn with_floor_and_moving(
     host: &ConnectorHost,
     samples: usize,
-    noop: &mut dyn FnMut(),
+    (noop, floor_samples): (&mut dyn FnMut(), &mut Vec<f64>),
     (input_bytes, answer_bytes): (usize, usize),
     call: &mut dyn FnMut(),
-) -> (Vec<f64>, Figure, Figure) {
+) -> InTurn {
     let sized = sized_input(input_bytes, answer_bytes);
     let [fl, moved, w] = measure_in_turn(
         samples,
@@ -96,26 +101,28 @@ fn with_floor_and_moving(
             call,
         ],
     );
-    (fl, median_of(moved), median_of(w))
+    floor_samples.extend_from_slice(&fl);
+    InTurn { floor: median_of(fl), moved: median_of(moved), wasm: median_of(w) }
 }
 
 /// The export's row and report entry, beside the floor and beside what extism charges for moving
 /// this input and this answer with no work (`sized_noop`), both taken in turn with it.
 fn sized_row(m: Measured) -> (Row, Value) {
-    let own = (m.wasm.median - m.moved.median).max(0.0);
+    let InTurn { floor, moved, wasm } = m.in_turn;
+    let own = (wasm.median - moved.median).max(0.0);
     let entry = json!({
-        "wasm_us": fig(m.wasm),
+        "wasm_us": fig(wasm),
         "native_us": fig(m.native),
-        "floor_us": fig(m.floor),
-        "ratio_to_floor": ratio(m.wasm.median, m.floor.median),
+        "floor_us": fig(floor),
+        "ratio_to_floor": ratio(wasm.median, floor.median),
         "input_bytes": m.input_bytes,
         "answer_bytes": m.answer_bytes,
-        "moving_floor_us": fig(m.moved),
+        "moving_floor_us": fig(moved),
         "own_work_us": (own * 10.0).round() / 10.0,
-        "own_work_to_floor": ratio(own, m.floor.median),
+        "own_work_to_floor": ratio(own, floor.median),
         "budgeted": m.budgeted,
     });
-    ((m.label.to_string(), m.floor, m.wasm, m.native, m.answer_bytes, m.moved.median, own), entry)
+    ((m.label.to_string(), floor, wasm, m.native, m.answer_bytes, moved.median, own), entry)
 }
 
 /// A network export's row and report entry: no moving cost, the export's time is the network's.
@@ -361,10 +368,16 @@ fn run() -> i32 {
                 _ => bytes.clone(),
             }
         };
-        let (fl, moved, w) = with_floor_and_moving(&host, 2000, &mut noop, (bytes.len(), answer_bytes), &mut || {
-            let input = next_input();
-            host.call_raw(export, &input).unwrap();
-        });
+        let in_turn = with_floor_and_moving(
+            &host,
+            2000,
+            (&mut noop, &mut floor_samples),
+            (bytes.len(), answer_bytes),
+            &mut || {
+                let input = next_input();
+                host.call_raw(export, &input).unwrap();
+            },
+        );
         let n = measure(2000, || {
             let input = next_input();
             if other.is_some() {
@@ -374,17 +387,7 @@ fn run() -> i32 {
             }
         });
         let budgeted = other.is_none();
-        let measured = Measured {
-            label,
-            floor: median_of(fl.clone()),
-            moved,
-            wasm: w,
-            native: n,
-            input_bytes: bytes.len(),
-            answer_bytes,
-            budgeted,
-        };
-        floor_samples.extend(fl);
+        let measured = Measured { label, in_turn, native: n, input_bytes: bytes.len(), answer_bytes, budgeted };
         let (row, entry) = sized_row(measured);
         let r = entry["ratio_to_floor"].as_f64().unwrap_or(f64::INFINITY);
         if budgeted && r > 1.5 {
@@ -451,24 +454,20 @@ fn run() -> i32 {
         let outcome = recording.1.expect("the export made a request");
         let mut instance = canned_instance(&wasm, &mock, &outcome);
         let answer_bytes = instance.call::<&[u8], &[u8]>(export, &bytes).unwrap().len();
-        let (fl, moved, w) = with_floor_and_moving(&host, 500, &mut noop, (bytes.len(), answer_bytes), &mut || {
-            instance.call::<&[u8], &[u8]>(export, &bytes).unwrap();
-        });
+        let in_turn = with_floor_and_moving(
+            &host,
+            500,
+            (&mut noop, &mut floor_samples),
+            (bytes.len(), answer_bytes),
+            &mut || {
+                instance.call::<&[u8], &[u8]>(export, &bytes).unwrap();
+            },
+        );
         let mut canned = Canned(outcome);
         let n = measure(500, || {
             entra_id_connector::api::call(export, &bytes, &platform, &mut canned);
         });
-        let measured = Measured {
-            label,
-            floor: median_of(fl.clone()),
-            moved,
-            wasm: w,
-            native: n,
-            input_bytes: bytes.len(),
-            answer_bytes,
-            budgeted: false,
-        };
-        floor_samples.extend(fl);
+        let measured = Measured { label, in_turn, native: n, input_bytes: bytes.len(), answer_bytes, budgeted: false };
         let (row, entry) = sized_row(measured);
         rows.push(row);
         exports.insert(label.to_string(), entry);
