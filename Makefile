@@ -19,11 +19,11 @@ WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt
                $(foreach c,$(HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3') \
                --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
-.PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean
+.PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean install install-check
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := describe validate_settings list_scopes authorize_url admin_consent_url exchange_code \
-                refresh_token client_credentials test_connection classify_error
+# One target per export of the interface's table (`connector-host exports`); a test holds
+# fuzz/Cargo.toml to the same table.
 
 all: build
 
@@ -61,8 +61,28 @@ unit: build
 	set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test-output.log
 
-test: lint unit
+test: lint unit install-check
 	$(HOST) conformance --manifest $(MANIFEST)
+
+# Installs the command, the manifest and the module: PREFIX/bin/connector-host finds
+# PREFIX/share/connector-host/microsoft-entra-id.json by itself, from any directory.
+PREFIX ?= /usr/local
+SHARE  := $(PREFIX)/share/connector-host
+install: build
+	install -d $(PREFIX)/bin $(SHARE)
+	install -m 0755 $(HOST) $(PREFIX)/bin/connector-host
+	install -m 0644 $(WASM) $(SHARE)/entra_id_connector.wasm
+	install -m 0644 manifests/manifest.schema.json $(SHARE)/manifest.schema.json
+	sed 's|"path": *"[^"]*"|"path": "entra_id_connector.wasm"|' $(MANIFEST) > $(SHARE)/microsoft-entra-id.json.tmp
+	mv $(SHARE)/microsoft-entra-id.json.tmp $(SHARE)/microsoft-entra-id.json
+	$(PREFIX)/bin/connector-host validate-manifest $(SHARE)/microsoft-entra-id.json
+
+# What `make install` puts in place works from another directory: the demo, run from /.
+install-check: build
+	rm -rf target/install-check
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/install-check
+	cd / && env -u CONNECTOR_HOST_MANIFEST $(CURDIR)/target/install-check/bin/connector-host demo > $(CURDIR)/target/install-check/demo.log
+	@tail -1 target/install-check/demo.log
 
 # Benchmarks and budgets (not part of `make test`): target/bench-report.json and a table.
 # `build` compiled connector-bench with the whole workspace; `cargo run -p bench` would resolve
@@ -71,10 +91,10 @@ bench: build
 	target/release/connector-bench
 
 # libFuzzer on every export of the native core, FUZZ_SECONDS each, growing fuzz/corpus.
-fuzz:
+fuzz: host
 	rustup toolchain install nightly --profile minimal
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	cd fuzz && for t in $$(../$(HOST) exports); do \
 	  cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
 	done
 

@@ -6,7 +6,7 @@
 //! recompresses it at level 20 on a background thread: a second of one core's work per module,
 //! and an entry that decompresses about 15 % slower than before, on every load after that. The
 //! host keeps its own cache, at level 1 from the start and never recompressed: a warm load of
-//! the Entra ID connector takes about 4.3 ms instead of 5.3 to 5.8 (docs/performance.md), for
+//! the shipped connector takes about 4.3 ms instead of 5.3 to 5.8 (docs/performance.md), for
 //! entries about a third larger on disk (490 KB instead of 370).
 //!
 //! The cache holds native code that the host runs: it belongs in a directory only this user can
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use extism::PluginBuilder;
 use serde::Serialize;
 
-use crate::error::HostError;
+use crate::error::{ConfigError, HostError};
 
 /// zstd level of every entry the host writes: the fastest to decompress that wasmtime accepts
 /// (its cache takes levels 0 to 21, where 0 means zstd's default, 3).
@@ -88,9 +88,7 @@ struct Settings<'a> {
 /// The wasmtime cache configuration for `dir`: entries in `dir`, compressed once at
 /// [`COMPRESSION_LEVEL`] and never recompressed (the optimized level equals the baseline).
 pub fn config_text(dir: &Path) -> Result<String, HostError> {
-    let directory = dir
-        .to_str()
-        .ok_or_else(|| HostError::Io(format!("the cache directory {} is not valid UTF-8", dir.display())))?;
+    let directory = dir.to_str().ok_or_else(|| ConfigError::CacheDirNotUtf8(dir.to_path_buf()))?;
     let file = ConfigFile {
         cache: Settings {
             directory,
@@ -98,15 +96,15 @@ pub fn config_text(dir: &Path) -> Result<String, HostError> {
             optimized_compression_level: COMPRESSION_LEVEL,
         },
     };
-    toml::to_string(&file).map_err(|e| HostError::Io(format!("cannot write the cache configuration: {e}")))
+    // A struct of a string and two integers always serializes.
+    Ok(toml::to_string(&file).unwrap_or_default())
 }
 
 /// Creates `dir` and its configuration file (rewritten only when it differs, through a
 /// temporary file renamed over it, so a concurrent load never reads half of it); the file's path.
 pub fn prepare(dir: &Path) -> Result<PathBuf, HostError> {
-    let failed = |what: &str, e: std::io::Error| {
-        HostError::Io(format!("cannot {what} the cache directory {}: {e}", dir.display()))
-    };
+    let failed =
+        |what: &'static str, source: std::io::Error| ConfigError::CacheDir { what, dir: dir.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(|e| failed("create", e))?;
     let dir = std::fs::canonicalize(dir).map_err(|e| failed("open", e))?;
     let text = config_text(&dir)?;

@@ -1,7 +1,8 @@
-//! `connector-host conformance`: generic checks every interface v1 connector must pass. The
-//! connector's test-only `*_base_url` configuration points at the embedded mock identity
-//! provider, so nothing leaves the machine.
+//! `connector-host conformance`: generic checks every interface v1 connector must pass, run
+//! against an identity provider the caller names ([`IdentityProvider`]): the connector's
+//! test-only `*_base_url` configuration points at it, so nothing else is contacted.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -10,9 +11,38 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use connector_interface::exports::required_names;
+use connector_interface::{Description, SettingKind, EXPORTS};
+
 use crate::error::{parse_envelope, HostError};
-use crate::host::{ConnectorHost, LoadOptions, REQUIRED_EXPORTS};
-use crate::manifest;
+use crate::host::{ConnectorHost, LoadOptions};
+use crate::manifest::{self, Manifest};
+
+/// Where the checks send the connector's requests: platform configuration values and the hosts
+/// they are reached on, beside the manifest's.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityProvider {
+    /// How the report names it.
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+    pub extra_allowed_hosts: Vec<String>,
+}
+
+impl IdentityProvider {
+    /// An identity provider at `base_url`: every test-only `*_base_url` key the manifest declares
+    /// points there, and `client_id` (when declared) is the app registered on it.
+    pub fn at(name: &str, manifest: &Manifest, base_url: &str, client_id: Option<&str>) -> IdentityProvider {
+        let mut config = BTreeMap::new();
+        for key in manifest.platform_config.iter().filter(|k| k.test_only && k.key.ends_with("_base_url")) {
+            config.insert(key.key.clone(), base_url.trim_end_matches('/').to_string());
+        }
+        if let Some(id) = client_id.filter(|_| manifest.platform_config.iter().any(|k| k.key == "client_id")) {
+            config.insert("client_id".into(), id.to_string());
+        }
+        let host = url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string));
+        IdentityProvider { name: name.to_string(), config, extra_allowed_hosts: host.into_iter().collect() }
+    }
+}
 
 const DESCRIBE_SCHEMA: &str = include_str!("../../docs/schemas/describe.output.json");
 
@@ -28,30 +58,23 @@ fn check(check: &'static str, pass: bool, detail: impl Into<String>) -> Check {
 }
 
 /// Settings a person could enter, from what `describe` says: defaults, a name and the default scopes.
-fn sample_settings(d: &Value) -> Value {
+fn sample_settings(d: &Description) -> Value {
     let mut s = serde_json::Map::new();
-    for setting in d["settings"].as_array().into_iter().flatten() {
-        let key = setting["key"].as_str().unwrap_or_default();
-        match (key, setting["kind"].as_str()) {
-            ("name", _) => {
-                s.insert(key.into(), json!("Conformance check"));
-            }
-            (_, Some("multiselect")) => {
-                let v = setting
-                    .get("default")
-                    .cloned()
-                    .filter(|v| v.is_array())
-                    .unwrap_or_else(|| json!([setting["options"][0]["value"]]));
-                s.insert(key.into(), v);
-            }
-            _ => {}
+    for setting in &d.settings {
+        let key = setting.key.as_ref();
+        if key == "name" {
+            s.insert(key.into(), json!("Conformance check"));
+        } else if setting.kind == SettingKind::Multiselect {
+            let first = setting.options.iter().flatten().next().map(|o| json!([o.value]));
+            let v = setting.default.clone().filter(Value::is_array).or(first).unwrap_or_else(|| json!([]));
+            s.insert(key.into(), v);
         }
     }
     Value::Object(s)
 }
 
-/// Runs every check; the mock is started here and stopped at the end.
-pub fn run(manifest_path: &Path) -> Vec<Check> {
+/// Runs every check against `idp`.
+pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
     let mut out = Vec::new();
     let loaded = match manifest::load(manifest_path) {
         Ok(l) => {
@@ -67,27 +90,18 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
             return out;
         }
     };
-    let mock = match crate::mock_entra::MockEntra::start() {
-        Ok(m) => m,
-        Err(e) => {
-            out.push(check("the mock identity provider starts", false, e.to_string()));
-            return out;
-        }
+    let options = LoadOptions {
+        config: idp.config.clone(),
+        extra_allowed_hosts: idp.extra_allowed_hosts.clone(),
+        ..Default::default()
     };
-    let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], ..Default::default() };
-    for key in loaded.manifest.platform_config.iter().filter(|k| k.test_only && k.key.ends_with("_base_url")) {
-        options.config.insert(key.key.clone(), mock.base_url());
-    }
-    if loaded.manifest.platform_config.iter().any(|k| k.key == "client_id") {
-        options.config.insert("client_id".into(), crate::mock_entra::TEST_CLIENT_ID.into());
-    }
     let timeout = Duration::from_millis(loaded.manifest.timeout_ms());
     let host = match ConnectorHost::from_loaded(loaded, &options) {
         Ok(h) => {
             out.push(check(
                 "every interface v1 export exists and the version matches",
                 true,
-                format!("{} exports", REQUIRED_EXPORTS.len()),
+                format!("{} exports, against {}", required_names().count(), idp.name),
             ));
             h
         }
@@ -105,7 +119,8 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
     };
 
     // describe against its schema
-    let describe = timed("describe", b"{}").ok().and_then(|t| parse_envelope("describe", &t).ok()).and_then(Result::ok);
+    let describe: Option<Value> =
+        timed("describe", b"{}").ok().and_then(|t| parse_envelope("describe", &t).ok()).and_then(Result::ok);
     let schema: Value = serde_json::from_str(DESCRIBE_SCHEMA).unwrap_or(Value::Null);
     match (&describe, jsonschema::validator_for(&schema)) {
         (Some(d), Ok(v)) => {
@@ -118,16 +133,22 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
         }
         _ => out.push(check("describe's output matches its schema", false, "describe did not answer ok")),
     }
-    let d = describe.unwrap_or(Value::Null);
+    let d: Description = match describe.map(serde_json::from_value) {
+        Some(Ok(d)) => d,
+        _ => {
+            out.push(check("describe's output reads as the interface's description", false, "it does not"));
+            return out;
+        }
+    };
     let settings = sample_settings(&d);
 
     // malformed input
     let mut bad = Vec::new();
-    let exports: Vec<&str> = REQUIRED_EXPORTS.iter().copied().filter(|e| *e != "interface_version").collect();
+    let exports: Vec<&str> = EXPORTS.iter().filter(|e| e.required).map(|e| e.name).collect();
     for export in &exports {
         for input in [&b"not json"[..], b"\xff\xfe", b"[]", br#"{"__unknown__":1}"#] {
-            match timed(export, input).map(|t| parse_envelope(export, &t)) {
-                Ok(Ok(Err(e))) if e.code == "invalid_input" && e.field.as_deref().is_some_and(|f| !f.is_empty()) => {}
+            match timed(export, input).map(|t| parse_envelope::<Value>(export, &t)) {
+                Ok(Ok(Err(e))) if e.code() == "invalid_input" && e.field().is_some_and(|f| !f.is_empty()) => {}
                 other => bad.push(format!("{export} <- {:?}: {}", String::from_utf8_lossy(input), summarize(&other))),
             }
         }
@@ -146,7 +167,7 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
     let b = timed("authorize_url", input.to_string().as_bytes()).ok();
     let url = a
         .as_deref()
-        .and_then(|t| parse_envelope("authorize_url", t).ok())
+        .and_then(|t| parse_envelope::<Value>("authorize_url", t).ok())
         .and_then(Result::ok)
         .and_then(|v| v["url"].as_str().map(str::to_string));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -170,8 +191,8 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
     ];
     let verifier_marker = "SECRETMARKERverifier0123456789abcdefghijklmnopq";
     let mut with_secret = settings.clone();
-    for s in d["settings"].as_array().into_iter().flatten().filter(|s| s["kind"] == "secret") {
-        with_secret[s["key"].as_str().unwrap_or_default()] = json!(markers[0]);
+    for key in d.secret_keys() {
+        with_secret[key] = json!(markers[0]);
     }
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -223,14 +244,16 @@ pub fn run(manifest_path: &Path) -> Vec<Check> {
             1 => format!("{{\"error\":{{\"code\":\"{body}\",\"innerError\":{{\"code\":\"x\"}}}}}}"),
             2 => format!("<html>{body}</html>"),
             _ => format!(
-                "{{\"error\":\"invalid_grant\",\"error_codes\":[{}],\"error_description\":\"AADSTS{}: {body}",
+                "{{\"error\":\"invalid_grant\",\"error_codes\":[{}],\"error_description\":\"E{}: {body}",
                 next(&mut seed) % 1_000_000,
                 next(&mut seed) % 1_000_000
             ),
         };
         let phase = ["authorize", "token", "refresh", "graph", "transport"][i % 5];
         let input = json!({"phase": phase, "status": 100 + next(&mut seed) % 500, "headers": {"Retry-After": body.chars().take(20).collect::<String>()}, "body": body});
-        match timed("classify_error", input.to_string().as_bytes()).map(|t| parse_envelope("classify_error", &t)) {
+        match timed("classify_error", input.to_string().as_bytes())
+            .map(|t| parse_envelope::<Value>("classify_error", &t))
+        {
             Ok(Ok(Ok(_))) => {}
             other => failures.push(format!("#{i}: {}", summarize(&other))),
         }
@@ -264,8 +287,8 @@ fn summarize<T: std::fmt::Debug>(v: &T) -> String {
 }
 
 /// The CLI: a table (or JSON), exit 0 only when every check passes.
-pub fn run_cli(manifest_path: &Path, json_out: bool) -> Result<u8, HostError> {
-    let checks = run(manifest_path);
+pub fn run_cli(manifest_path: &Path, idp: &IdentityProvider, json_out: bool) -> Result<u8, HostError> {
+    let checks = run(manifest_path, idp);
     let all = checks.iter().all(|c| c.pass);
     if json_out {
         println!("{}", serde_json::to_string(&checks).unwrap_or_default());

@@ -10,28 +10,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use connector_interface::exports::required_names;
+use connector_interface::{Export, HttpOutcome, HttpRequest, TransportKind};
 use extism::{CompiledPlugin, CurrentPlugin, Function, PluginBuilder, UserData, Val, PTR};
 use serde_json::Value;
 
 use crate::cache::{self, CompileCache};
-use crate::error::{parse_envelope, CallResult, HostError};
+use crate::error::{parse_envelope, CallResult, ConfigError, HostError};
 use crate::instances::{Instances, Lease, LeaseError};
 use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
-use crate::wire::{TransportKind, WireOutcome, WireRequest};
-
-/// Exports every interface v1 connector has.
-pub const REQUIRED_EXPORTS: &[&str] = &[
-    "interface_version",
-    "describe",
-    "list_scopes",
-    "authorize_url",
-    "admin_consent_url",
-    "exchange_code",
-    "refresh_token",
-    "test_connection",
-    "classify_error",
-];
 
 /// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 32;
@@ -100,6 +88,8 @@ struct CallContext {
 
 pub struct ConnectorHost {
     loaded: LoadedManifest,
+    /// The fuel each call starts with (`limits.max_fuel`).
+    max_fuel: u64,
     instances: Instances,
     timeout: Duration,
     outbound: Outbound,
@@ -114,10 +104,10 @@ fn connector_http(
     let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
     let deadline = plugin.host_context::<CallContext>().ok().map(|c| c.deadline);
     let outbound = data.get()?.lock().map_err(|_| extism::Error::msg("outbound client lock poisoned"))?.clone();
-    let outcome = match serde_json::from_slice::<WireRequest>(&bytes) {
+    let outcome = match serde_json::from_slice::<HttpRequest>(&bytes) {
         Ok(req) => outbound.send(&req, deadline),
         Err(_) => {
-            WireOutcome::transport(TransportKind::InvalidUrl, "the request is not a valid host HTTP request document")
+            HttpOutcome::transport(TransportKind::InvalidUrl, "the request is not a valid host HTTP request document")
         }
     };
     let out = serde_json::to_vec(&outcome)?;
@@ -150,9 +140,7 @@ impl ConnectorHost {
         let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
         let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
         if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
-            return Err(HostError::Usage(format!(
-                "max_instances must be between 1 and {MAX_INSTANCES_LIMIT}, not {max_instances}"
-            )));
+            return Err(ConfigError::MaxInstances { value: max_instances, limit: MAX_INSTANCES_LIMIT }.into());
         }
         let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config(max_instances))
@@ -160,8 +148,9 @@ impl ConnectorHost {
             .with_functions([function])
             .with_fuel_limit(m.max_fuel());
         let builder = cache::apply(builder, &options.cache)?;
-        let compiled = CompiledPlugin::new(builder).map_err(|e| HostError::Load(root(&e)))?;
+        let compiled = CompiledPlugin::new(builder).map_err(|source| HostError::Load { source })?;
         let host = ConnectorHost {
+            max_fuel: m.max_fuel(),
             timeout: Duration::from_millis(options.timeout_ms.unwrap_or(m.timeout_ms())),
             loaded,
             instances: Instances::new(compiled, max_instances as usize),
@@ -176,14 +165,12 @@ impl ConnectorHost {
     fn check_interface(&self) -> Result<(), HostError> {
         let mut lease = self.instance("interface_version", Instant::now() + self.timeout)?;
         let p = lease.plugin();
-        for export in REQUIRED_EXPORTS {
+        for export in required_names() {
             if !p.function_exists(export) {
                 return Err(HostError::MissingExport(export.to_string()));
             }
         }
-        let v: String = p
-            .call("interface_version", "")
-            .map_err(|e| HostError::Load(format!("interface_version failed: {}", root(&e))))?;
+        let v: String = p.call("interface_version", "").map_err(|source| HostError::Load { source })?;
         if v.trim() != self.loaded.manifest.interface_version.to_string() {
             return Err(HostError::InterfaceVersion {
                 expected: self.loaded.manifest.interface_version,
@@ -210,13 +197,19 @@ impl ConnectorHost {
         self.outbound.policy().patterns()
     }
 
+    /// The connector's outbound path (its allowed hosts, timeouts and size cap), for requests
+    /// the platform makes on a connection's behalf.
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
     /// An instance for a call to `export`, waiting for one until `deadline` when all are busy.
     fn instance(&self, export: &str, deadline: Instant) -> Result<Lease<'_>, HostError> {
         self.instances.lease(deadline).map_err(|e| match e {
             LeaseError::Busy { max } => {
                 HostError::Busy { export: export.into(), max, ms: self.timeout.as_millis() as u64 }
             }
-            LeaseError::Make(e) => HostError::Load(root(&e)),
+            LeaseError::Make(source) => HostError::Load { source },
         })
     }
 
@@ -229,7 +222,7 @@ impl ConnectorHost {
         let p = lease.plugin();
         if !p.function_exists(export) {
             lease.keep();
-            return Err(HostError::Usage(format!("the connector has no export named {export}")));
+            return Err(HostError::NoSuchExport { export: export.chars().take(64).collect() });
         }
         let ctx = CallContext { deadline };
         let result: Result<String, extism::Error> = p.call_with_host_context(export, input, ctx);
@@ -243,64 +236,34 @@ impl ConnectorHost {
                 }
                 Ok(out)
             }
-            Err(e) => {
+            Err(source) => {
+                // The store's fuel, read before the instance goes: extism reports running out of
+                // it as a message, but an empty tank is a fact of the store.
+                let out_of_fuel = p.fuel_consumed().is_some_and(|used| used >= self.max_fuel);
                 // A trapped instance may hold broken state: it is dropped, never reused.
                 drop(lease);
-                let message = root(&e);
-                if message.contains("fuel") {
-                    return Err(HostError::OutOfFuel { export: export.into() });
-                }
-                if message == "oom" || message.contains("memory limit") {
-                    return Err(HostError::OutOfMemory { export: export.into() });
-                }
-                Err(HostError::Trap { export: export.into(), message })
+                let export = export.to_string();
+                Err(if out_of_fuel {
+                    HostError::OutOfFuel { export }
+                } else if source.root_cause().to_string() == extism_oom() {
+                    HostError::OutOfMemory { export }
+                } else {
+                    HostError::Trap { export, code: source.downcast_ref::<wasmtime::Trap>().copied(), source }
+                })
             }
         }
     }
 
-    /// Calls `export` with a JSON input and splits the envelope.
+    /// Calls `export` with a JSON input and splits the envelope, its `ok` as JSON (the raw view
+    /// the command line's `call` and tests of hostile input use).
     pub fn call(&self, export: &str, input: &Value) -> CallResult<Value> {
         let text = self.call_raw(export, input.to_string().as_bytes())?;
         parse_envelope(export, &text)
     }
 
-    pub fn describe(&self) -> CallResult<Value> {
-        self.call("describe", &serde_json::json!({}))
-    }
-
-    /// `list_scopes({"settings"?, "access_token"?})`
-    pub fn list_scopes(&self, input: &Value) -> CallResult<Value> {
-        self.call("list_scopes", input)
-    }
-
-    /// `authorize_url({"settings", "redirect_uri", "state", "code_verifier", "nonce"?})`
-    pub fn authorize_url(&self, input: &Value) -> CallResult<Value> {
-        self.call("authorize_url", input)
-    }
-
-    /// `admin_consent_url({"settings", "redirect_uri", "state"})`
-    pub fn admin_consent_url(&self, input: &Value) -> CallResult<Value> {
-        self.call("admin_consent_url", input)
-    }
-
-    /// `exchange_code({"settings", "redirect_uri", "code", "code_verifier", "nonce"?, "now"})`: a token set.
-    pub fn exchange_code(&self, input: &Value) -> CallResult<Value> {
-        self.call("exchange_code", input)
-    }
-
-    /// `refresh_token({"settings", "refresh_token", "now"})`: a token set.
-    pub fn refresh_token(&self, input: &Value) -> CallResult<Value> {
-        self.call("refresh_token", input)
-    }
-
-    /// `test_connection({"settings", "access_token"})`
-    pub fn test_connection(&self, input: &Value) -> CallResult<Value> {
-        self.call("test_connection", input)
-    }
-
-    /// `classify_error({"phase", ...})`: a classification.
-    pub fn classify_error(&self, input: &Value) -> CallResult<Value> {
-        self.call("classify_error", input)
+    /// The typed view of interface v1 over this connector: one method per export.
+    pub fn v1(&self) -> V1<'_> {
+        V1 { host: self }
     }
 
     /// How many instances wait in the idle pool.
@@ -315,6 +278,47 @@ impl ConnectorHost {
 
     pub fn max_instances(&self) -> usize {
         self.instances.max()
+    }
+}
+
+/// What extism's memory limiter reports when a call's memory would pass `limits.max_pages`
+/// (extism 1.41, `Plugin::raw_call`); extism gives no type for it.
+fn extism_oom() -> &'static str {
+    "oom"
+}
+
+/// Typed calls of interface v1: the input and output types of each export come from the
+/// interface's table, so a connector's answer is read once, into its type.
+pub struct V1<'a> {
+    host: &'a ConnectorHost,
+}
+
+macro_rules! typed_calls {
+    ($(($name:ident, $variant:ident, $required:literal, $input:ident, $output:ident)),* $(,)?) => {
+        impl V1<'_> {
+            $(
+                #[doc = concat!("`", stringify!($name), "`: [`connector_interface::", stringify!($input), "`] in, [`connector_interface::", stringify!($output), "`] out.")]
+                pub fn $name(&self, input: &connector_interface::$input) -> CallResult<connector_interface::$output> {
+                    self.host.call_typed(Export::$variant, input)
+                }
+            )*
+        }
+    };
+}
+
+connector_interface::interface_v1_exports!(typed_calls);
+
+impl ConnectorHost {
+    /// Calls an export of the table with a typed input; its answer read as `T`.
+    pub fn call_typed<I: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        export: Export,
+        input: &I,
+    ) -> CallResult<T> {
+        // Serializing the interface's types cannot fail: maps with string keys, no floats as keys.
+        let bytes = serde_json::to_vec(input).unwrap_or_default();
+        let text = self.call_raw(export.name(), &bytes)?;
+        crate::error::parse_answer(export, &text)
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::HostError;
+use crate::error::{ConfigError, HostError, ManifestError};
 
 /// The schema every manifest must satisfy.
 pub const SCHEMA: &str = include_str!("../../manifests/manifest.schema.json");
@@ -100,18 +100,11 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-fn refuse(path: &Path, why: impl std::fmt::Display) -> HostError {
-    HostError::Manifest(format!("manifest {}: {why}", path.display()))
-}
-
 /// Parses and checks a manifest document (no file access).
-pub fn parse(path: &Path, text: &str) -> Result<Manifest, HostError> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        refuse(
-            path,
-            format!("invalid JSON at line {} column {}: {}", e.line(), e.column(), strip_position(&e.to_string())),
-        )
-    })?;
+pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+    let path_buf = || path.to_path_buf();
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| ManifestError::Json { path: path_buf(), source })?;
     let mut errors: Vec<String> = validator()
         .iter_errors(&doc)
         .map(|e| {
@@ -124,23 +117,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, HostError> {
     if !errors.is_empty() {
         errors.sort();
         errors.truncate(3);
-        return Err(refuse(path, format!("does not match the manifest schema: {}", errors.join("; "))));
+        return Err(ManifestError::Schema { path: path_buf(), errors });
     }
-    let m: Manifest = serde_json::from_value(doc).map_err(|e| refuse(path, e))?;
+    let m: Manifest = serde_json::from_value(doc).map_err(|source| ManifestError::Json { path: path_buf(), source })?;
     if !SUPPORTED_INTERFACE_VERSIONS.contains(&m.interface_version) {
-        return Err(refuse(
-            path,
-            format!(
-                "interface_version {} is not supported by this host (it supports {:?})",
-                m.interface_version, SUPPORTED_INTERFACE_VERSIONS
-            ),
-        ));
+        return Err(ManifestError::UnsupportedVersion {
+            path: path_buf(),
+            version: m.interface_version,
+            supported: SUPPORTED_INTERFACE_VERSIONS,
+        });
     }
     Ok(m)
-}
-
-fn strip_position(s: &str) -> String {
-    s.find(" at line ").map(|i| s[..i].to_string()).unwrap_or_else(|| s.to_string())
 }
 
 /// The lower-case hex SHA-256 of `bytes`.
@@ -148,45 +135,44 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Reads, validates and hash-checks a manifest and its module.
-pub fn load(path: &Path) -> Result<LoadedManifest, HostError> {
-    let text = std::fs::read_to_string(path).map_err(|e| refuse(path, format!("cannot be read: {}", io_reason(&e))))?;
+/// Reads and parses the manifest at `path`; its text and the module's path beside it.
+fn read(path: &Path) -> Result<(String, Manifest, PathBuf), ManifestError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_path_buf(), source })?;
     let manifest = parse(path, &text)?;
     let wasm_path = path.parent().unwrap_or(Path::new(".")).join(&manifest.wasm.path);
-    let wasm = std::fs::read(&wasm_path).map_err(|e| {
-        refuse(path, format!("wasm file {} cannot be read: {} (run `make build`)", wasm_path.display(), io_reason(&e)))
-    })?;
+    Ok((text, manifest, wasm_path))
+}
+
+fn read_wasm(path: &Path, wasm_path: &Path) -> Result<Vec<u8>, ManifestError> {
+    std::fs::read(wasm_path).map_err(|source| ManifestError::WasmRead {
+        path: path.to_path_buf(),
+        wasm: wasm_path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads, validates and hash-checks a manifest and its module.
+pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
+    let (_, manifest, wasm_path) = read(path)?;
+    let wasm = read_wasm(path, &wasm_path)?;
     let actual = sha256_hex(&wasm);
     if actual != manifest.wasm.sha256 {
-        return Err(refuse(
-            path,
-            format!(
-                "wasm file {} has sha256 {actual}, but the manifest pins {}; refusing to load it",
-                wasm_path.display(),
-                manifest.wasm.sha256
-            ),
-        ));
+        return Err(ManifestError::HashMismatch {
+            path: path.to_path_buf(),
+            wasm: wasm_path,
+            actual,
+            pinned: manifest.wasm.sha256.clone(),
+        });
     }
     Ok(LoadedManifest { path: path.to_path_buf(), manifest, wasm_path, wasm })
 }
 
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 /// Rewrites the manifest's pinned hash to match its wasm file (the packaging step of
 /// `make build`). Returns the new hash and whether the file changed.
-pub fn pin(path: &Path) -> Result<(String, bool), HostError> {
-    let text = std::fs::read_to_string(path).map_err(|e| refuse(path, format!("cannot be read: {}", io_reason(&e))))?;
-    let manifest = parse(path, &text)?;
-    let wasm_path = path.parent().unwrap_or(Path::new(".")).join(&manifest.wasm.path);
-    let wasm = std::fs::read(&wasm_path)
-        .map_err(|e| refuse(path, format!("wasm file {} cannot be read: {}", wasm_path.display(), io_reason(&e))))?;
-    let actual = sha256_hex(&wasm);
+pub fn pin(path: &Path) -> Result<(String, bool), ManifestError> {
+    let (text, manifest, wasm_path) = read(path)?;
+    let actual = sha256_hex(&read_wasm(path, &wasm_path)?);
     if actual == manifest.wasm.sha256 {
         return Ok((actual, false));
     }
@@ -194,7 +180,7 @@ pub fn pin(path: &Path) -> Result<(String, bool), HostError> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, updated)
         .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|source| ManifestError::Write { path: path.to_path_buf(), source })?;
     Ok((actual, true))
 }
 
@@ -215,17 +201,13 @@ pub fn platform_config(
     }
     for (k, v) in overrides {
         if !m.platform_config.iter().any(|c| &c.key == k) {
-            return Err(HostError::Usage(format!("platform configuration key {k} is not declared in the manifest")));
+            return Err(ConfigError::Undeclared(k.clone()).into());
         }
         out.insert(k.clone(), v.clone());
     }
     for k in m.platform_config.iter().filter(|k| k.required) {
         if !out.contains_key(&k.key) {
-            return Err(HostError::Usage(format!(
-                "platform configuration {} is required{}",
-                k.key,
-                k.env.as_deref().map(|e| format!(" (set {e})")).unwrap_or_default()
-            )));
+            return Err(ConfigError::Missing { key: k.key.clone(), env: k.env.clone() }.into());
         }
     }
     Ok(out)

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::wire::{redact_query, TransportKind, WireOutcome, WireRequest, WireResponse};
+use connector_interface::http::{redact_query, HttpOutcome, HttpRequest, HttpResponse, TransportKind};
 
 pub const MAX_REDIRECTS: usize = 5;
 
-/// Host patterns: `login.microsoftonline.com` (exact, any port) or `*.example.com` (subdomains).
+/// Host patterns: `login.example.com` (exact, any port) or `*.example.com` (subdomains).
 #[derive(Debug, Clone, Default)]
 pub struct HostPolicy {
     patterns: Vec<String>,
@@ -68,21 +68,22 @@ impl Outbound {
     }
 
     /// Sends `req`, giving up at `deadline` at the latest.
-    pub fn send(&self, req: &WireRequest, deadline: Option<Instant>) -> WireOutcome {
+    pub fn send(&self, req: &HttpRequest, deadline: Option<Instant>) -> HttpOutcome {
         let method = req.method.to_ascii_uppercase();
         if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD") {
-            return WireOutcome::transport(
+            return HttpOutcome::transport(
                 TransportKind::InvalidUrl,
                 format!("method {} is not supported", method.chars().take(16).collect::<String>()),
             );
         }
         let mut url = match url::Url::parse(&req.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-            _ => return WireOutcome::transport(TransportKind::InvalidUrl, "the URL is not an absolute http(s) URL"),
+            _ => return HttpOutcome::transport(TransportKind::InvalidUrl, "the URL is not an absolute http(s) URL"),
         };
         let mut headers = req.headers.clone();
         let follows = matches!(method.as_str(), "GET" | "HEAD");
-        for hop in 0..=MAX_REDIRECTS {
+        let mut hop = 0;
+        loop {
             let host = url.host_str().unwrap_or_default().to_string();
             if !self.policy.allows(&host) {
                 let (kind, what) = if hop == 0 {
@@ -91,13 +92,13 @@ impl Outbound {
                     (TransportKind::RedirectBlocked, "(reached by a redirect) is not in the manifest's allowed hosts")
                 };
                 tracing::warn!(host = %host, hop, "outbound request blocked");
-                return WireOutcome::transport(kind, format!("host {host} {what}; the request was not sent"));
+                return HttpOutcome::transport(kind, format!("host {host} {what}; the request was not sent"));
             }
             let timeout = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => left.min(self.request_timeout),
                     _ => {
-                        return WireOutcome::transport(
+                        return HttpOutcome::transport(
                             TransportKind::Timeout,
                             "the call's time ran out before the request was sent",
                         )
@@ -116,7 +117,7 @@ impl Outbound {
             match (follows, response.status, location) {
                 (true, 301 | 302 | 303 | 307 | 308, Some(loc)) if hop < MAX_REDIRECTS => {
                     let Ok(next) = url.join(&loc) else {
-                        return WireOutcome::transport(
+                        return HttpOutcome::transport(
                             TransportKind::InvalidUrl,
                             "a redirect's Location is not a valid URL",
                         );
@@ -125,11 +126,11 @@ impl Outbound {
                         headers.retain(|k, _| !k.eq_ignore_ascii_case("authorization"));
                     }
                     url = next;
+                    hop += 1;
                 }
-                _ => return WireOutcome::Response(response),
+                _ => return HttpOutcome::Response(response),
             }
         }
-        WireOutcome::transport(TransportKind::Io, "too many redirects")
     }
 
     fn once(
@@ -139,14 +140,14 @@ impl Outbound {
         headers: &BTreeMap<String, String>,
         body: Option<&str>,
         timeout: Duration,
-    ) -> Result<WireResponse, WireOutcome> {
+    ) -> Result<HttpResponse, HttpOutcome> {
         let mut builder = ureq::http::Request::builder().method(method).uri(url.as_str());
         for (k, v) in headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let request = builder
             .body(body.unwrap_or_default().as_bytes().to_vec())
-            .map_err(|_| WireOutcome::transport(TransportKind::InvalidUrl, "the request's headers are not valid"))?;
+            .map_err(|_| HttpOutcome::transport(TransportKind::InvalidUrl, "the request's headers are not valid"))?;
         let request = self.agent.configure_request(request).timeout_global(Some(timeout)).build();
         let mut response = self.agent.run(request).map_err(map_error)?;
         let mut out_headers: BTreeMap<String, String> = BTreeMap::new();
@@ -166,7 +167,7 @@ impl Outbound {
         let mut limited = reader.take(self.max_body + 1);
         match limited.read_to_end(&mut buf) {
             Ok(_) if buf.len() as u64 > self.max_body => {
-                return Err(WireOutcome::transport(
+                return Err(HttpOutcome::transport(
                     TransportKind::TooLarge,
                     format!("the response body is larger than {} bytes", self.max_body),
                 ))
@@ -174,16 +175,11 @@ impl Outbound {
             Ok(_) => {}
             Err(e) => return Err(map_io(&e)),
         }
-        Ok(WireResponse {
-            status,
-            headers: out_headers,
-            body: String::from_utf8_lossy(&buf).into_owned(),
-            truncated: false,
-        })
+        Ok(HttpResponse { status, headers: out_headers, body: String::from_utf8_lossy(&buf).into_owned() })
     }
 }
 
-fn map_io(e: &std::io::Error) -> WireOutcome {
+fn map_io(e: &std::io::Error) -> HttpOutcome {
     use std::io::ErrorKind as K;
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
         return map_error_ref(inner);
@@ -195,14 +191,14 @@ fn map_io(e: &std::io::Error) -> WireOutcome {
         _ if e.to_string().contains("limit") => TransportKind::TooLarge,
         _ => TransportKind::Io,
     };
-    WireOutcome::transport(kind, short(&e.to_string()))
+    HttpOutcome::transport(kind, short(&e.to_string()))
 }
 
-fn map_error(e: ureq::Error) -> WireOutcome {
+fn map_error(e: ureq::Error) -> HttpOutcome {
     map_error_ref(&e)
 }
 
-fn map_error_ref(e: &ureq::Error) -> WireOutcome {
+fn map_error_ref(e: &ureq::Error) -> HttpOutcome {
     use ureq::Error as E;
     let kind = match e {
         E::Timeout(_) => TransportKind::Timeout,
@@ -215,7 +211,7 @@ fn map_error_ref(e: &ureq::Error) -> WireOutcome {
         E::Protocol(_) => TransportKind::ConnectionReset,
         _ => TransportKind::Io,
     };
-    WireOutcome::transport(kind, short(&e.to_string()))
+    HttpOutcome::transport(kind, short(&e.to_string()))
 }
 
 fn short(s: &str) -> String {
@@ -228,17 +224,14 @@ mod tests {
 
     #[test]
     fn host_patterns() {
-        let p = HostPolicy::new([
-            "login.microsoftonline.com".to_string(),
-            "*.example.com".to_string(),
-            "127.0.0.1".to_string(),
-        ]);
-        assert!(p.allows("login.microsoftonline.com"));
-        assert!(p.allows("LOGIN.microsoftonline.com"));
+        let p =
+            HostPolicy::new(["login.example.net".to_string(), "*.example.com".to_string(), "127.0.0.1".to_string()]);
+        assert!(p.allows("login.example.net"));
+        assert!(p.allows("LOGIN.example.net"));
         assert!(p.allows("a.example.com"));
         assert!(!p.allows("example.com"));
         assert!(!p.allows("badexample.com"));
-        assert!(!p.allows("login.microsoftonline.com.evil.io"));
+        assert!(!p.allows("login.example.net.evil.io"));
         assert!(p.allows("127.0.0.1"));
         assert!(!p.allows("localhost"));
         assert!(!HostPolicy::default().allows("anything"));
@@ -247,22 +240,22 @@ mod tests {
     #[test]
     fn blocked_hosts_are_never_contacted() {
         let o = Outbound::new(HostPolicy::new(["allowed.test".to_string()]), 1024, Duration::from_secs(1));
-        let req = WireRequest {
+        let req = HttpRequest {
             method: "GET".into(),
             url: "http://127.0.0.1:9/".into(),
             headers: Default::default(),
             body: None,
         };
         match o.send(&req, None) {
-            WireOutcome::TransportError(t) => assert_eq!(t.kind, TransportKind::BlockedHost),
+            HttpOutcome::TransportError(t) => assert_eq!(t.kind, TransportKind::BlockedHost),
             other => panic!("{other:?}"),
         }
-        let bad = WireRequest {
+        let bad = HttpRequest {
             method: "GET".into(),
             url: "file:///etc/passwd".into(),
             headers: Default::default(),
             body: None,
         };
-        assert!(matches!(o.send(&bad, None), WireOutcome::TransportError(t) if t.kind == TransportKind::InvalidUrl));
+        assert!(matches!(o.send(&bad, None), HttpOutcome::TransportError(t) if t.kind == TransportKind::InvalidUrl));
     }
 }

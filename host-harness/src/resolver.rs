@@ -16,7 +16,7 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
-/// How long an answer is used. Short against the minutes-long TTLs of Microsoft's endpoints.
+/// How long an answer is used. Short against the minutes-long TTLs identity providers give their endpoints.
 pub const TTL: Duration = Duration::from_secs(30);
 
 /// Hosts remembered at most; beyond that the oldest answers are dropped first.

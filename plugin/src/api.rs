@@ -1,6 +1,8 @@
 //! One entry for every export: decode the input strictly, run the core, encode the envelope.
 //! The wasm export layer and the native tests both go through here, so they behave alike.
 
+use connector_interface::Export;
+
 use crate::error::{envelope, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::input::decode;
@@ -9,31 +11,43 @@ use crate::{authorize, classify, describe, graph, token};
 
 /// Runs `export` on `input`; the answer is always an interface v1 envelope.
 pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn HttpClient) -> String {
+    match Export::from_name(export) {
+        Some(e) => run(e, input, platform, http),
+        None => envelope::<()>(Err(ConnectorError::plain(
+            ErrorCode::NotImplemented,
+            format!("This connector has no export named {}.", export.chars().take(64).collect::<String>()),
+        ))),
+    }
+}
+
+/// Runs one export of the interface's table (the match is exhaustive: a new export in the
+/// table does not compile until it is handled here).
+fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpClient) -> String {
     match export {
-        "describe" => {
+        Export::Describe => {
             // `describe` also accepts an empty input.
             let input = if input.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { input };
             envelope(decode(input).and_then(|i| describe::describe(&i, platform)))
         }
-        "validate_settings" => envelope(decode(input).and_then(|i| crate::settings::validate_export(&i, platform))),
-        "list_scopes" => envelope(decode(input).and_then(|i| graph::list_scopes(&i, platform, http))),
-        "authorize_url" => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
-        "admin_consent_url" => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),
-        "exchange_code" => envelope(decode(input).and_then(|i| token::exchange_code(&i, platform, http))),
-        "refresh_token" => envelope(decode(input).and_then(|i| token::refresh_token(&i, platform, http))),
-        "client_credentials" => envelope(decode(input).and_then(|i| token::client_credentials(&i, platform, http))),
-        "test_connection" => envelope(decode(input).and_then(|i| graph::test_connection(&i, platform, http))),
-        "classify_error" => envelope(decode(input).and_then(|i| classify::classify_export(&i))),
-        other => envelope::<()>(Err(ConnectorError::plain(
-            ErrorCode::NotImplemented,
-            format!("This connector has no export named {}.", other.chars().take(64).collect::<String>()),
-        ))),
+        Export::ValidateSettings => {
+            envelope(decode(input).and_then(|i| crate::settings::validate_export(&i, platform)))
+        }
+        Export::ListScopes => envelope(decode(input).and_then(|i| graph::list_scopes(&i, platform, http))),
+        Export::AuthorizeUrl => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
+        Export::AdminConsentUrl => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),
+        Export::ExchangeCode => envelope(decode(input).and_then(|i| token::exchange_code(&i, platform, http))),
+        Export::RefreshToken => envelope(decode(input).and_then(|i| token::refresh_token(&i, platform, http))),
+        Export::ClientCredentials => {
+            envelope(decode(input).and_then(|i| token::client_credentials(&i, platform, http)))
+        }
+        Export::TestConnection => envelope(decode(input).and_then(|i| graph::test_connection(&i, platform, http))),
+        Export::ClassifyError => envelope(decode(input).and_then(|i| classify::classify_export(&i))),
     }
 }
 
 /// Whether `export` reads the platform configuration (its app registration and endpoints).
 pub fn needs_platform(export: &str) -> bool {
-    export != "classify_error"
+    export != Export::ClassifyError.name()
 }
 
 /// `{"ok":{"pad":"aaa..."}}` of exactly `n` bytes (at least the 17 bytes of the frame).
@@ -44,7 +58,7 @@ pub fn sized_envelope(n: usize) -> String {
 
 /// Exports whose answer is a large document that, without a network request, depends only on
 /// the input and the platform configuration: the panel asks for them every time it opens.
-pub const MEMOIZED: [&str; 2] = ["describe", "list_scopes"];
+pub const MEMOIZED: [&str; 2] = [Export::Describe.name(), Export::ListScopes.name()];
 
 /// Inputs larger than this are answered but not remembered.
 const MEMO_MAX_INPUT: usize = 4096;

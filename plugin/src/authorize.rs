@@ -1,55 +1,16 @@
 //! The authorize URL (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow) and
 //! the admin consent URL (v2-admin-consent). State, PKCE verifier and nonce come from the host.
 
-use serde::{Deserialize, Serialize};
-
 use crate::encode;
 use crate::error::{CResult, ConnectorError};
 use crate::pkce;
-use crate::secret::Secret;
 use crate::settings::{Grant, Platform, RawSettings, Settings};
 
 pub const MAX_REDIRECT_URI_LEN: usize = 256;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthorizeInput {
-    pub settings: RawSettings,
-    pub redirect_uri: String,
-    pub state: String,
-    pub code_verifier: Secret,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    /// A claims request (JSON) from a Conditional Access / CAE claims challenge.
-    #[serde(default)]
-    pub claims: Option<String>,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct AuthorizeOutput {
-    pub url: String,
-    pub code_challenge: String,
-    pub code_challenge_method: &'static str,
-    pub scope: String,
-    pub client_id: String,
-    pub tenant: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConsentInput {
-    pub settings: RawSettings,
-    pub redirect_uri: String,
-    pub state: String,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct AdminConsentOutput {
-    pub url: String,
-    pub scope: String,
-    pub client_id: String,
-    pub tenant: String,
-}
+pub type AuthorizeInput = connector_interface::AuthorizeUrlInput<RawSettings>;
+pub type AdminConsentInput = connector_interface::AdminConsentUrlInput<RawSettings>;
+pub use connector_interface::io::{AdminConsentUrlOutput as AdminConsentOutput, AuthorizeUrlOutput as AuthorizeOutput};
 
 /// Redirect URIs Entra accepts (learn.microsoft.com/entra/identity-platform/reply-url): https,
 /// or http on localhost (port ignored), at most 256 characters, no fragment.
@@ -169,7 +130,7 @@ pub fn authorize_url(input: &AuthorizeInput, platform: &Platform) -> CResult<Aut
     Ok(AuthorizeOutput {
         url,
         code_challenge: challenge,
-        code_challenge_method: "S256",
+        code_challenge_method: "S256".into(),
         scope,
         client_id: settings.client.id.clone(),
         tenant: settings.tenant.clone(),
@@ -206,6 +167,7 @@ pub fn admin_consent_url(input: &AdminConsentInput, platform: &Platform) -> CRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 

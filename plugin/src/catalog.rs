@@ -2,23 +2,7 @@
 //! the live catalog cannot be fetched. Descriptions and admin-consent flags follow
 //! learn.microsoft.com/graph/permissions-reference.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopeKind {
-    Oidc,
-    Delegated,
-    Application,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScopeInfo {
-    pub value: String,
-    pub kind: ScopeKind,
-    pub description: String,
-    pub admin_consent_required: bool,
-}
+pub use connector_interface::io::{ScopeInfo, ScopeKind};
 
 use ScopeKind::{Application as A, Delegated as D, Oidc as O};
 

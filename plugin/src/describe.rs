@@ -1,58 +1,21 @@
 //! `describe`: the connection panel (settings in the order a person fills them) and the "HTTP
 //! view" those settings stand for.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::catalog::{self, ScopeKind};
 use crate::cloud::{Cloud, Endpoints, CLOUDS};
 use crate::error::CResult;
 use crate::settings::{Platform, RawSettings, Settings, PROMPTS};
 
-pub const INTERFACE_VERSION: u32 = 1;
+pub const INTERFACE_VERSION: u32 = connector_interface::INTERFACE_VERSION;
 pub const CONNECTOR_ID: &str = "microsoft-entra-id";
 
-pub const EXPORTS: &[&str] = &[
-    "describe",
-    "validate_settings",
-    "list_scopes",
-    "authorize_url",
-    "admin_consent_url",
-    "exchange_code",
-    "refresh_token",
-    "client_credentials",
-    "test_connection",
-    "classify_error",
-];
+pub type DescribeInput = connector_interface::DescribeInput<RawSettings>;
+pub use connector_interface::describe::{Setting, SettingKind, SettingOption};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DescribeInput {
-    #[serde(default)]
-    pub settings: Option<RawSettings>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Option_ {
-    pub value: String,
-    pub label: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Setting {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub kind: &'static str,
-    pub required: bool,
-    pub help: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<Option_>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
-    pub advanced: bool,
-    /// The export that fills the options on demand ("Fetch data").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options_from: Option<&'static str>,
-}
+/// `describe`'s answer: the interface's description with this connector's HTTP view and clouds.
+pub type Description = connector_interface::Description<HttpView, &'static [Cloud]>;
 
 #[derive(Debug, Serialize)]
 pub struct Ping {
@@ -75,23 +38,13 @@ pub struct HttpView {
     pub refresh_token_rotates: bool,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Description {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub version: &'static str,
-    pub interface_version: u32,
-    pub description: &'static str,
-    pub exports: &'static [&'static str],
-    pub settings: Vec<Setting>,
-    pub http_view: HttpView,
-    /// Per cloud: login host, Graph host, id_token issuers and the hosts a manifest must allow.
-    pub clouds: &'static [Cloud],
-    pub docs_url: &'static str,
-}
-
-fn opts(values: &[(&str, &str)]) -> Option<Vec<Option_>> {
-    Some(values.iter().map(|(v, l)| Option_ { value: v.to_string(), label: l.to_string() }).collect())
+fn opts(values: &[(&str, &str)]) -> Option<Vec<SettingOption>> {
+    Some(
+        values
+            .iter()
+            .map(|(v, l)| SettingOption { value: v.to_string().into(), label: l.to_string().into() })
+            .collect(),
+    )
 }
 
 fn settings() -> Vec<Setting> {
@@ -102,37 +55,42 @@ fn settings() -> Vec<Setting> {
         .collect();
     let clouds: Vec<(&str, &str)> = CLOUDS.iter().map(|c| (c.id, c.label)).collect();
     let prompts: Vec<(&str, &str)> = PROMPTS.iter().map(|p| (*p, *p)).collect();
-    let s = |key, label, kind, required, help, advanced| Setting {
-        key,
-        label,
+    let s = |key: &'static str, label: &'static str, kind, required, help: &'static str, advanced| Setting {
+        key: key.into(),
+        label: label.into(),
         kind,
         required,
-        help,
+        help: help.into(),
         options: None,
         default: None,
         advanced,
         options_from: None,
     };
     vec![
-        s("name", "Name your connection", "text", true, "Enter a clear and distinguishable name. Throughout the platform's imports and exports you will choose this connection by its name, so a unique name helps when you pick it from the list of connections in your account.", false),
+        s("name", "Name your connection", SettingKind::Text, true, "Enter a clear and distinguishable name. Throughout the platform's imports and exports you will choose this connection by its name, so a unique name helps when you pick it from the list of connections in your account.", false),
         Setting {
-            options: Some(scope_options.into_iter().map(|(value, label)| Option_ { value, label }).collect()),
+            options: Some(
+                scope_options
+                    .into_iter()
+                    .map(|(value, label)| SettingOption { value: value.into(), label: label.into() })
+                    .collect(),
+            ),
             default: Some(serde_json::json!(["User.Read"])),
-            options_from: Some("list_scopes"),
-            ..s("scopes", "Scopes", "multiselect", true, "Scopes are OAuth 2.0 permissions that Microsoft Entra ID defines to limit access to your account. Fetch data lists the permissions Microsoft Graph offers; » adds all of them, > adds the checked ones. Ask for the least that works: some permissions need an administrator's consent.", false)
+            options_from: Some("list_scopes".into()),
+            ..s("scopes", "Scopes", SettingKind::Multiselect, true, "Scopes are OAuth 2.0 permissions that Microsoft Entra ID defines to limit access to your account. Fetch data lists the permissions Microsoft Graph offers; » adds all of them, > adds the checked ones. Ask for the least that works: some permissions need an administrator's consent.", false)
         },
-        Setting { default: Some("organizations".into()), ..s("tenant", "Tenant", "text", false, "Your tenant ID (a GUID) or a verified domain such as contoso.onmicrosoft.com; organizations lets any work or school account sign in. Single-tenant apps and app-only access need your tenant ID or domain.", true) },
-        Setting { options: opts(&clouds), default: Some("global".into()), ..s("cloud", "Cloud", "select", false, "The Microsoft cloud your tenant lives in. Sign-in host, Microsoft Graph host and app registration must all be of one cloud.", true) },
+        Setting { default: Some("organizations".into()), ..s("tenant", "Tenant", SettingKind::Text, false, "Your tenant ID (a GUID) or a verified domain such as contoso.onmicrosoft.com; organizations lets any work or school account sign in. Single-tenant apps and app-only access need your tenant ID or domain.", true) },
+        Setting { options: opts(&clouds), default: Some("global".into()), ..s("cloud", "Cloud", SettingKind::Select, false, "The Microsoft cloud your tenant lives in. Sign-in host, Microsoft Graph host and app registration must all be of one cloud.", true) },
         Setting {
             options: opts(&[("authorization_code", "A user signs in (delegated)"), ("client_credentials", "App-only access (client credentials)")]),
             default: Some("authorization_code".into()),
-            ..s("grant", "Grant type", "select", false, "How the connection gets tokens: a user signs in and consents, or the app acts on its own with application permissions an administrator granted.", true)
+            ..s("grant", "Grant type", SettingKind::Select, false, "How the connection gets tokens: a user signs in and consents, or the app acts on its own with application permissions an administrator granted.", true)
         },
-        s("client_id", "Client ID", "text", false, "The Application (client) ID of your own app registration. Leave empty to use the platform's app.", true),
-        s("client_secret", "Client secret", "secret", false, "The value of a client secret of your own app registration (not its ID). Leave empty for a public client app.", true),
-        Setting { options: opts(&prompts), default: Some("select_account".into()), ..s("prompt", "Prompt", "select", false, "What Microsoft asks at sign-in: choose an account, consent again, enter credentials again, or nothing (fails if interaction is needed).", true) },
-        s("login_hint", "Login hint", "text", false, "The user name to prefill at sign-in.", true),
-        s("domain_hint", "Domain hint", "text", false, "The domain whose sign-in page to go to directly, such as contoso.com.", true),
+        s("client_id", "Client ID", SettingKind::Text, false, "The Application (client) ID of your own app registration. Leave empty to use the platform's app.", true),
+        s("client_secret", "Client secret", SettingKind::Secret, false, "The value of a client secret of your own app registration (not its ID). Leave empty for a public client app.", true),
+        Setting { options: opts(&prompts), default: Some("select_account".into()), ..s("prompt", "Prompt", SettingKind::Select, false, "What Microsoft asks at sign-in: choose an account, consent again, enter credentials again, or nothing (fails if interaction is needed).", true) },
+        s("login_hint", "Login hint", SettingKind::Text, false, "The user name to prefill at sign-in.", true),
+        s("domain_hint", "Domain hint", SettingKind::Text, false, "The domain whose sign-in page to go to directly, such as contoso.com.", true),
     ]
 }
 
@@ -169,16 +127,16 @@ fn http_view(raw: Option<&RawSettings>, platform: &Platform) -> CResult<HttpView
 
 pub fn describe(input: &DescribeInput, platform: &Platform) -> CResult<Description> {
     Ok(Description {
-        id: CONNECTOR_ID,
-        name: "Microsoft Entra ID",
-        version: env!("CARGO_PKG_VERSION"),
+        id: CONNECTOR_ID.into(),
+        name: "Microsoft Entra ID".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         interface_version: INTERFACE_VERSION,
-        description: "Connect to Microsoft Entra ID through Microsoft Graph with OAuth 2.0 (authorization code with PKCE, refresh token rotation, client credentials, admin consent) in every Microsoft cloud.",
-        exports: EXPORTS,
+        description: Some("Connect to Microsoft Entra ID through Microsoft Graph with OAuth 2.0 (authorization code with PKCE, refresh token rotation, client credentials, admin consent) in every Microsoft cloud.".into()),
+        exports: connector_interface::EXPORTS.iter().map(|e| e.name.into()).collect(),
         settings: settings(),
         http_view: http_view(input.settings.as_ref(), platform)?,
-        clouds: CLOUDS,
-        docs_url: "https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
+        clouds: Some(CLOUDS),
+        docs_url: Some("https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow".into()),
     })
 }
 
@@ -189,11 +147,11 @@ mod tests {
     #[test]
     fn panel_order_and_required() {
         let d = describe(&DescribeInput::default(), &Platform::default()).unwrap();
-        let keys: Vec<&str> = d.settings.iter().map(|s| s.key).collect();
+        let keys: Vec<&str> = d.settings.iter().map(|s| s.key.as_ref()).collect();
         assert_eq!(&keys[..2], &["name", "scopes"]);
         assert!(d.settings[0].required && d.settings[1].required);
         assert!(d.settings[2..].iter().all(|s| s.advanced && !s.required));
-        assert_eq!(d.settings.iter().find(|s| s.key == "client_secret").unwrap().kind, "secret");
+        assert_eq!(d.settings.iter().find(|s| s.key == "client_secret").unwrap().kind, SettingKind::Secret);
         assert_eq!(d.http_view.token_url, "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
         assert_eq!(d.http_view.ping.url, "https://graph.microsoft.com/v1.0/me");
         assert_eq!(d.http_view.client_authentication, "none (public client)");

@@ -12,7 +12,7 @@ use extism_pdk::memory::internal;
 use extism_pdk::{extism, ManagedMemory, Memory};
 
 use crate::api;
-use crate::http::{HttpClient, HttpOutcome, HttpRequest, TransportError};
+use crate::http::{HttpClient, HttpOutcome, HttpRequest, TransportKind};
 use crate::secret::Secret;
 use crate::settings::Platform;
 
@@ -35,12 +35,7 @@ struct HostHttp;
 
 impl HttpClient for HostHttp {
     fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
-        let failed = || {
-            HttpOutcome::TransportError(TransportError {
-                kind: "io".into(),
-                message: "the host could not carry out the request".into(),
-            })
-        };
+        let failed = || HttpOutcome::transport(TransportKind::Io, "the host could not carry out the request");
         let Ok(body) = serde_json::to_vec(request) else { return failed() };
         // Freed when the call returns.
         let request = ManagedMemory::from(memory_with(&body));
@@ -94,10 +89,11 @@ fn answer_with(text: &str) -> i32 {
     0
 }
 
+/// One `#[no_mangle]` function per export of the interface's table.
 macro_rules! exports {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+    ($(($name:ident, $variant:ident, $required:literal, $input:ident, $output:ident)),* $(,)?) => {
         $(
-            $(#[$doc])*
+            #[doc = concat!("The `", stringify!($name), "` export of interface v1.")]
             #[no_mangle]
             pub extern "C" fn $name() -> i32 {
                 run(stringify!($name))
@@ -106,24 +102,19 @@ macro_rules! exports {
     };
 }
 
-exports!(
-    describe,
-    validate_settings,
-    list_scopes,
-    authorize_url,
-    admin_consent_url,
-    exchange_code,
-    refresh_token,
-    client_credentials,
-    test_connection,
-    classify_error,
-);
+connector_interface::interface_v1_exports!(exports);
 
 /// The interface version this plugin implements; the host checks it at load.
 #[no_mangle]
 pub extern "C" fn interface_version() -> i32 {
-    answer_with("1")
+    answer_with(INTERFACE_VERSION)
 }
+
+/// [`connector_interface::INTERFACE_VERSION`] as the text the export answers.
+const INTERFACE_VERSION: &str = {
+    assert!(connector_interface::INTERFACE_VERSION == 1, "update the text below with the version");
+    "1"
+};
 
 /// The cheapest possible export: a constant envelope. Benchmarks measure the extism floor with it.
 #[no_mangle]

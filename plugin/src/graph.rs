@@ -1,11 +1,10 @@
 //! Microsoft Graph: the connection test (`/me`, `/organization`) and the live permission
 //! catalog (the Microsoft Graph service principal's `oauth2PermissionScopes` and `appRoles`).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::{self, ScopeInfo, ScopeKind};
-use crate::classify::{self, Classification, Phase};
+use crate::classify::{self, Phase};
 use crate::cloud::{Cloud, Endpoints, GRAPH_APP_ID};
 use crate::error::{CResult, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
@@ -14,42 +13,15 @@ use crate::scopes::permission_name;
 use crate::secret::Secret;
 use crate::settings::{Grant, Platform, RawSettings, Settings};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestInput {
-    pub settings: RawSettings,
-    pub access_token: Secret,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct Who {
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct TestResult {
-    /// `delegated` (a signed-in user) or `application` (app-only).
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<Who>,
-    pub tenant: Who,
-    /// Permissions in the token (`scp` or `roles`); None when the token cannot be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub granted_scopes: Option<Vec<String>>,
-    pub requested_scopes: Vec<String>,
-    pub missing_scopes: Vec<String>,
-    pub summary: String,
-}
+pub type TestInput = connector_interface::TestConnectionInput<RawSettings>;
+pub type ListScopesInput = connector_interface::ListScopesInput<RawSettings>;
+pub use connector_interface::io::{ConnectionKind, ScopeList, ScopeSource, TestResult, Who};
 
 fn get(http: &mut dyn HttpClient, url: String, token: &Secret) -> CResult<Value> {
     let req = HttpRequest::get(url).bearer(token);
     match http.send(&req) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(Phase::Graph, &t))),
-        HttpOutcome::Response(r) if r.is_success() && !r.truncated => serde_json::from_str(&r.body).map_err(|_| {
+        HttpOutcome::Response(r) if r.is_success() => serde_json::from_str(&r.body).map_err(|_| {
             ConnectorError::plain(
                 ErrorCode::InvalidResponse,
                 "Microsoft Graph answered with something that is not JSON.",
@@ -119,7 +91,7 @@ pub fn test_connection(input: &TestInput, platform: &Platform, http: &mut dyn Ht
         summary.push_str(&format!(" Not granted: {}.", missing.join(", ")));
     }
     Ok(TestResult {
-        kind: if user.is_some() { "delegated" } else { "application" },
+        kind: if user.is_some() { ConnectionKind::Delegated } else { ConnectionKind::Application },
         user,
         tenant,
         granted_scopes: granted,
@@ -127,27 +99,6 @@ pub fn test_connection(input: &TestInput, platform: &Platform, http: &mut dyn Ht
         missing_scopes: missing,
         summary,
     })
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListScopesInput {
-    #[serde(default)]
-    pub settings: Option<RawSettings>,
-    #[serde(default)]
-    pub access_token: Option<Secret>,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct ScopeList {
-    pub scopes: Vec<ScopeInfo>,
-    /// `live` (fetched from Microsoft Graph) or `builtin`.
-    pub source: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Why the live catalog could not be fetched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fetch_error: Option<Box<Classification>>,
 }
 
 /// The permissions of the Graph service principal's JSON.
@@ -184,7 +135,8 @@ pub fn parse_service_principal(sp: &Value) -> Vec<ScopeInfo> {
 }
 
 pub fn list_scopes(input: &ListScopesInput, platform: &Platform, http: &mut dyn HttpClient) -> CResult<ScopeList> {
-    let builtin = || ScopeList { scopes: catalog::builtin(), source: "builtin", note: None, fetch_error: None };
+    let builtin =
+        || ScopeList { scopes: catalog::builtin(), source: ScopeSource::Builtin, note: None, fetch_error: None };
     let Some(token) = input.access_token.as_ref().filter(|t| !t.is_empty()) else {
         return Ok(builtin());
     };
@@ -204,7 +156,7 @@ pub fn list_scopes(input: &ListScopesInput, platform: &Platform, http: &mut dyn 
                 b.note = Some("Microsoft Graph returned no permissions; showing the built-in list instead.".into());
                 return Ok(b);
             }
-            Ok(ScopeList { scopes, source: "live", note: None, fetch_error: None })
+            Ok(ScopeList { scopes, source: ScopeSource::Live, note: None, fetch_error: None })
         }
         Err(e) => {
             let mut b = builtin();

@@ -5,30 +5,21 @@
 //! `https://{issuer host of the cloud}/{tid}/v2.0`, `tid` matches a tenant GUID setting, the
 //! `nonce` matches the one sent, and the token is not expired at the host's `now`.
 
-use serde::Serialize;
-
 use crate::cloud::authority_of;
 use crate::error::{CResult, ConnectorError, ErrorCode};
 use crate::jwt::{self, int_claim, str_claim};
 use crate::secret::Secret;
 use crate::settings::{is_guid, Settings};
-use crate::token::Expect;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const SKEW: i64 = 300;
 
-/// Who the connection is: identify users by (tenant_id, object_id), never by name.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Identity {
-    pub tenant_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
+pub use connector_interface::token::Identity;
+
+/// What the id_token must match.
+pub struct Expect<'a> {
+    pub nonce: Option<&'a str>,
+    pub now: i64,
 }
 
 fn invalid(reason: &str) -> ConnectorError {

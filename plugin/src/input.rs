@@ -257,7 +257,7 @@ mod tests {
 
     fn field_of(input: &[u8]) -> String {
         match decode::<Outer>(input) {
-            Err(ConnectorError::Plain { field, .. }) => field.unwrap(),
+            Err(ConnectorError::Plain(crate::error::PlainError { field, .. })) => field.unwrap(),
             other => panic!("expected invalid_input, got {other:?}"),
         }
     }
@@ -294,7 +294,7 @@ mod tests {
             br#"{"settings":{"scopes":[]},"now":"rt-0.AX-very-secret-refresh-token, expected"}"#,
         ] {
             match decode::<Outer>(input) {
-                Err(ConnectorError::Plain { field, message, .. }) => {
+                Err(ConnectorError::Plain(crate::error::PlainError { field, message, .. })) => {
                     assert_eq!(field.as_deref(), Some("now"));
                     assert!(!message.contains("very-secret"), "{message}");
                     assert!(message.starts_with("Invalid type: a string, expected"), "{message}");

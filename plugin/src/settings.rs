@@ -290,6 +290,24 @@ impl Settings {
     }
 }
 
+/// Input of `validate_settings`.
+pub type ValidateInput = connector_interface::ValidateSettingsInput<RawSettings>;
+pub use connector_interface::io::Validated;
+
+/// `validate_settings`: the panel's check before "Save and authorize".
+pub fn validate_export(input: &ValidateInput, platform: &Platform) -> CResult<Validated> {
+    let s = Settings::validate(&input.settings, platform)?;
+    Ok(Validated {
+        name: s.name.clone(),
+        tenant: s.tenant.clone(),
+        cloud: s.cloud.id.into(),
+        grant: s.grant.as_str().into(),
+        scopes: s.scopes.as_slice().to_vec(),
+        own_app: s.client.own_app,
+        public_client: s.client.secret.is_none(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,37 +384,4 @@ mod tests {
         assert!(!is_domain("contoso"));
         assert!(!is_domain("-bad.com"));
     }
-}
-
-/// Input of `validate_settings`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValidateInput {
-    pub settings: RawSettings,
-}
-
-/// What the settings amount to, once valid.
-#[derive(Debug, serde::Serialize, PartialEq)]
-pub struct Validated {
-    pub name: String,
-    pub tenant: String,
-    pub cloud: &'static str,
-    pub grant: &'static str,
-    pub scopes: Vec<String>,
-    pub own_app: bool,
-    pub public_client: bool,
-}
-
-/// `validate_settings`: the panel's check before "Save and authorize".
-pub fn validate_export(input: &ValidateInput, platform: &Platform) -> CResult<Validated> {
-    let s = Settings::validate(&input.settings, platform)?;
-    Ok(Validated {
-        name: s.name.clone(),
-        tenant: s.tenant.clone(),
-        cloud: s.cloud.id,
-        grant: s.grant.as_str(),
-        scopes: s.scopes.as_slice().to_vec(),
-        own_app: s.client.own_app,
-        public_client: s.client.secret.is_none(),
-    })
 }

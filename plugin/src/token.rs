@@ -5,7 +5,7 @@
 //! [`HttpClient`]. Refresh tokens rotate: the new one is returned and must be stored before the
 //! new access token is used.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::authorize::check_redirect_uri;
@@ -13,7 +13,7 @@ use crate::classify::{self, Phase};
 use crate::encode;
 use crate::error::{CResult, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
-use crate::idtoken::{self, Identity};
+use crate::idtoken::{self, Expect};
 use crate::pkce;
 use crate::scopes::split_granted;
 use crate::secret::Secret;
@@ -41,58 +41,10 @@ fn check_secret_len(field: &str, s: &Secret, max: usize) -> CResult<()> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExchangeInput {
-    pub settings: RawSettings,
-    pub redirect_uri: String,
-    pub code: Secret,
-    pub code_verifier: Secret,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    pub now: i64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshInput {
-    pub settings: RawSettings,
-    /// Required for delegated connections; app-only connections have none.
-    #[serde(default)]
-    pub refresh_token: Option<Secret>,
-    pub now: i64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientCredentialsInput {
-    pub settings: RawSettings,
-    pub now: i64,
-}
-
-/// The token set handed to the platform.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct TokenSet {
-    pub access_token: Secret,
-    pub token_type: String,
-    /// Unix seconds: the host's `now` plus `expires_in`.
-    pub expires_at: i64,
-    pub expires_in: i64,
-    /// Granted scopes (as requested when the answer names none).
-    pub scopes: Vec<String>,
-    /// The refresh token to store; on refresh, the NEW one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<Secret>,
-    /// On refresh: whether a new refresh token came back (if not, keep the current one).
-    pub refresh_token_rotated: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<Secret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<Identity>,
-    pub grant: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
+pub type ExchangeInput = connector_interface::ExchangeCodeInput<RawSettings>;
+pub type RefreshInput = connector_interface::RefreshTokenInput<RawSettings>;
+pub type ClientCredentialsInput = connector_interface::ClientCredentialsInput<RawSettings>;
+pub use connector_interface::token::{Grant as TokenGrant, TokenSet};
 
 /// The form body of the token request (fields in the documented order).
 pub fn code_request(s: &Settings, redirect_uri: &str, code: &Secret, verifier: &Secret) -> HttpRequest {
@@ -154,12 +106,6 @@ struct TokenResponse {
     id_token: Option<Secret>,
 }
 
-/// What the id_token must match.
-pub struct Expect<'a> {
-    pub nonce: Option<&'a str>,
-    pub now: i64,
-}
-
 fn invalid_response(why: &str) -> ConnectorError {
     ConnectorError::plain(
         ErrorCode::InvalidResponse,
@@ -168,7 +114,7 @@ fn invalid_response(why: &str) -> ConnectorError {
 }
 
 /// Reads a 2xx token answer into a token set.
-pub fn parse_token_response(s: &Settings, body: &str, grant: &'static str, expect: &Expect) -> CResult<TokenSet> {
+pub fn parse_token_response(s: &Settings, body: &str, grant: TokenGrant, expect: &Expect) -> CResult<TokenSet> {
     let r: TokenResponse =
         serde_json::from_str(body).map_err(|_| invalid_response("the body is not a JSON token response"))?;
     let access_token = r.access_token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_response("no access_token"))?;
@@ -187,21 +133,24 @@ pub fn parse_token_response(s: &Settings, body: &str, grant: &'static str, expec
     let scopes = match r.scope.as_deref().map(split_granted) {
         Some(v) if !v.is_empty() => v,
         _ => {
-            let requested =
-                if grant == "client_credentials" { s.scopes.app_request() } else { s.scopes.delegated_request() };
+            let requested = if grant == TokenGrant::ClientCredentials {
+                s.scopes.app_request()
+            } else {
+                s.scopes.delegated_request()
+            };
             requested.split(' ').map(str::to_string).collect()
         }
     };
     let identity = match &r.id_token {
         Some(t) => Some(idtoken::validate(t, s, expect)?),
-        None if grant == "client_credentials" => idtoken::app_identity(&access_token),
+        None if grant == TokenGrant::ClientCredentials => idtoken::app_identity(&access_token),
         None => None,
     };
     let rotated = r.refresh_token.as_ref().is_some_and(|t| !t.is_empty());
-    if grant == "refresh_token" && !rotated {
+    if grant == TokenGrant::RefreshToken && !rotated {
         notes.push("Microsoft did not return a new refresh token; keep the current one.".to_string());
     }
-    if grant == "authorization_code" && !rotated {
+    if grant == TokenGrant::AuthorizationCode && !rotated {
         notes.push("No refresh token was issued (offline_access was not granted); someone must sign in again when the access token expires.".to_string());
     }
     Ok(TokenSet {
@@ -236,13 +185,13 @@ fn run(
     s: &Settings,
     request: HttpRequest,
     phase: Phase,
-    grant: &'static str,
+    grant: TokenGrant,
     expect: &Expect,
     redirect_uri: Option<&str>,
 ) -> CResult<TokenSet> {
     match http.send(&request) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(phase, &t))),
-        HttpOutcome::Response(r) if r.is_success() && !r.truncated => parse_token_response(s, &r.body, grant, expect),
+        HttpOutcome::Response(r) if r.is_success() => parse_token_response(s, &r.body, grant, expect),
         HttpOutcome::Response(r) => {
             let secrets = request_secrets(&request);
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -268,7 +217,7 @@ pub fn exchange_code(input: &ExchangeInput, platform: &Platform, http: &mut dyn 
     check_now(input.now)?;
     let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier);
     let expect = Expect { nonce: input.nonce.as_deref(), now: input.now };
-    run(http, &s, request, Phase::Token, "authorization_code", &expect, Some(&input.redirect_uri))
+    run(http, &s, request, Phase::Token, TokenGrant::AuthorizationCode, &expect, Some(&input.redirect_uri))
 }
 
 pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn HttpClient) -> CResult<TokenSet> {
@@ -277,7 +226,15 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
     if s.grant == Grant::ClientCredentials {
         // App-only connections have no refresh token: they get a new token instead.
         let expect = Expect { nonce: None, now: input.now };
-        return run(http, &s, client_credentials_request(&s), Phase::Refresh, "client_credentials", &expect, None);
+        return run(
+            http,
+            &s,
+            client_credentials_request(&s),
+            Phase::Refresh,
+            TokenGrant::ClientCredentials,
+            &expect,
+            None,
+        );
     }
     let Some(rt) = &input.refresh_token else {
         return Err(ConnectorError::invalid(
@@ -287,7 +244,7 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
     };
     check_secret_len("refresh_token", rt, 16 * 1024)?;
     let expect = Expect { nonce: None, now: input.now };
-    run(http, &s, refresh_request(&s, rt), Phase::Refresh, "refresh_token", &expect, None)
+    run(http, &s, refresh_request(&s, rt), Phase::Refresh, TokenGrant::RefreshToken, &expect, None)
 }
 
 pub fn client_credentials(
@@ -301,7 +258,7 @@ pub fn client_credentials(
     }
     check_now(input.now)?;
     let expect = Expect { nonce: None, now: input.now };
-    run(http, &s, client_credentials_request(&s), Phase::Token, "client_credentials", &expect, None)
+    run(http, &s, client_credentials_request(&s), Phase::Token, TokenGrant::ClientCredentials, &expect, None)
 }
 
 #[cfg(test)]

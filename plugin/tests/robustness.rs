@@ -4,7 +4,7 @@
 //! libFuzzer on the same entry for longer.)
 
 use entra_id_connector::api;
-use entra_id_connector::http::{HttpOutcome, HttpRequest, HttpResponse, TransportError};
+use entra_id_connector::http::{HttpOutcome, HttpRequest, HttpResponse, TransportError, TransportKind};
 use entra_id_connector::secret::Secret;
 use entra_id_connector::settings::Platform;
 use proptest::prelude::*;
@@ -12,7 +12,7 @@ use proptest::prelude::*;
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut out = Vec::new();
-    for export in entra_id_connector::describe::EXPORTS {
+    for export in connector_interface::EXPORTS.iter().map(|e| e.name) {
         for entry in std::fs::read_dir(root.join(export)).unwrap() {
             out.push((export.to_string(), std::fs::read(entry.unwrap().path()).unwrap()));
         }
@@ -24,19 +24,17 @@ fn answer(data: &[u8]) -> HttpOutcome {
     let pick = data.iter().fold(0u8, |a, b| a.wrapping_add(*b));
     let body = String::from_utf8_lossy(data).into_owned();
     match pick % 4 {
-        0 => HttpOutcome::TransportError(TransportError { kind: "timeout".into(), message: "t".into() }),
-        1 => HttpOutcome::Response(HttpResponse { status: 200, headers: Default::default(), body, truncated: false }),
+        0 => HttpOutcome::TransportError(TransportError { kind: TransportKind::Timeout, message: "t".into() }),
+        1 => HttpOutcome::Response(HttpResponse { status: 200, headers: Default::default(), body }),
         2 => HttpOutcome::Response(HttpResponse {
             status: 400,
             headers: [("retry-after".to_string(), "3".to_string())].into(),
             body,
-            truncated: false,
         }),
         _ => HttpOutcome::Response(HttpResponse {
             status: 401,
             headers: [("www-authenticate".to_string(), body.chars().take(200).collect())].into(),
             body,
-            truncated: false,
         }),
     }
 }

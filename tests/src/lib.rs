@@ -134,7 +134,7 @@ pub fn schema(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
-pub use host_harness::mock_entra::{self, MockEntra};
+pub use mock_entra::{self, MockEntra};
 
 /// The redirect URI the tests' platform uses (registered on the mock's apps).
 pub const REDIRECT_URI: &str = "http://localhost:8400/callback";
@@ -171,7 +171,7 @@ impl World {
 
     /// Another loaded connector pointed at `mock`, with a call timeout.
     pub fn host_with(mock: &MockEntra, timeout_ms: Option<u64>) -> ConnectorHost {
-        let options = LoadOptions { timeout_ms, ..mock_entra::load_options(&mock.base_url()) };
+        let options = LoadOptions { timeout_ms, ..connector_host::mock_idp::load_options(&mock.base_url()) };
         ConnectorHost::load(&manifest_path(), &options).expect("the connector loads")
     }
 
@@ -185,16 +185,20 @@ impl World {
     ) -> std::collections::BTreeMap<String, String> {
         let out = self
             .host
-            .authorize_url(&serde_json::json!({"settings": settings, "redirect_uri": REDIRECT_URI, "state": STATE, "code_verifier": VERIFIER, "nonce": NONCE}))
+            .v1()
+            .authorize_url(&connector_interface::AuthorizeUrlInput {
+                settings: settings.as_object().cloned().expect("settings are an object"),
+                redirect_uri: REDIRECT_URI.into(),
+                state: STATE.into(),
+                code_verifier: connector_interface::Secret::new(VERIFIER),
+                nonce: Some(NONCE.into()),
+                claims: None,
+            })
             .unwrap()
             .unwrap();
-        match mock_entra::browser::sign_in(out["url"].as_str().unwrap(), user, accept).unwrap() {
-            mock_entra::browser::BrowserOutcome::Redirected(loc) => {
-                let q = loc.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
-                form_urlencoded_pairs(&q)
-            }
-            other => panic!("sign-in did not redirect: {other:?}"),
-        }
+        let location = mock_entra::browser::sign_in_redirect(&out.url, user, accept)
+            .unwrap_or_else(|e| panic!("sign-in did not redirect: {e}"));
+        mock_entra::browser::query_of(&location)
     }
 
     /// Signs in and exchanges the code; returns the connector's answer.
@@ -217,4 +221,9 @@ pub fn now() -> i64 {
 
 pub fn form_urlencoded_pairs(q: &str) -> std::collections::BTreeMap<String, String> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+/// A connector error as the JSON document the connector answered (for assertions on its fields).
+pub fn details(e: &host_harness::ConnectorError) -> serde_json::Value {
+    serde_json::to_value(e).expect("a connector error serializes")
 }

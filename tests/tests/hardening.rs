@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use e2e::mock_entra::browser::{sign_in, BrowserOutcome};
 use e2e::mock_entra::{Calls, Endpoint, Fault};
 use e2e::*;
-use host_harness::platform::{Platform, Status, Store};
+use host_harness::platform::{Platform, SqliteStore, Status};
 use serde_json::{json, Value};
 
 #[test]
 fn hostile_inputs_get_an_answer_within_the_timeout_and_the_instance_survives() {
     let host = shared_host();
-    let described = host.describe().unwrap().unwrap();
-    let exports: Vec<&str> = described["exports"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let described = host.v1().describe(&Default::default()).unwrap().unwrap();
+    let exports: Vec<&str> = described.exports.iter().map(|e| e.as_ref()).collect();
     let ten_mb = format!("{{\"settings\":{{\"name\":\"{}\",\"scopes\":[]}}}}", "x".repeat(10 * 1024 * 1024));
     let deep = format!("{{\"settings\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let many_scopes = json!({"settings": {"name": "n", "scopes": (0..100_000).map(|i| format!("S{i}.Read")).collect::<Vec<_>>()}, "redirect_uri": "https://a.example/cb", "state": STATE, "code_verifier": VERIFIER});
@@ -37,13 +37,13 @@ fn hostile_inputs_get_an_answer_within_the_timeout_and_the_instance_survives() {
             let started = Instant::now();
             let text = host.call_raw(export, input).unwrap_or_else(|e| panic!("{export} <- {what}: host error {e}"));
             assert!(started.elapsed() < timeout, "{export} <- {what}");
-            match host_harness::error::parse_envelope(export, &text).unwrap() {
+            match host_harness::error::parse_envelope::<Value>(export, &text).unwrap() {
                 Ok(_) => assert!(export == "describe" && what == "empty", "{export} <- {what} was accepted"),
-                Err(e) => assert_eq!(e.code, "invalid_input", "{export} <- {what}: {e}"),
+                Err(e) => assert_eq!(e.code(), "invalid_input", "{export} <- {what}: {e}"),
             }
             answered += 1;
         }
-        assert!(host.describe().unwrap().is_ok(), "the instance broke after {export}");
+        assert!(host.v1().describe(&Default::default()).unwrap().is_ok(), "the instance broke after {export}");
     }
     println!("hostile inputs: {answered} answered, 0 traps");
 }
@@ -59,7 +59,7 @@ fn platform_with_timeout(
 ) -> (Platform, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let host = Arc::new(World::host_with(&world.mock, timeout_ms));
-    let store = Store::open(&dir.path().join("c.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
     (Platform::new(host, store, REDIRECT_URI, Arc::new(move || clock.load(Ordering::SeqCst))).unwrap(), dir)
 }
 

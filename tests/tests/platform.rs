@@ -10,7 +10,7 @@ use e2e::mock_entra::browser::{sign_in, BrowserOutcome};
 use e2e::mock_entra::{Calls, Endpoint, Fault, TEST_TENANT_ID};
 use e2e::*;
 use host_harness::platform::callback::CallbackListener;
-use host_harness::platform::{Platform, PlatformError, Status, Store};
+use host_harness::platform::{Platform, PlatformError, SqliteStore, Status};
 use serde_json::{json, Value};
 
 struct Setup {
@@ -26,7 +26,7 @@ fn setup() -> Setup {
     let clock = Arc::new(AtomicI64::new(now()));
     let c = clock.clone();
     let host = Arc::new(World::new_host_for(&world.mock));
-    let store = Store::open(&dir.path().join("connections.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("connections.db")).unwrap();
     let platform = Platform::new(host, store, REDIRECT_URI, Arc::new(move || c.load(Ordering::SeqCst))).unwrap();
     Setup { world, platform, clock, _dir: dir }
 }
@@ -71,7 +71,7 @@ fn the_whole_lifecycle_through_the_callback_listener() {
     let host = Arc::new(World::new_host_for(&world.mock));
     let p = Platform::new(
         host,
-        Store::open(&dir.path().join("c.db")).unwrap(),
+        SqliteStore::open(&dir.path().join("c.db")).unwrap(),
         &listener.redirect_uri(),
         host_harness::platform::system_clock(),
     )
@@ -91,7 +91,7 @@ fn the_whole_lifecycle_through_the_callback_listener() {
     assert!(c.summary.starts_with("Connected as adele.vance"));
     let r = p.store.get("HR").unwrap();
     assert_eq!(r.status, Status::Connected);
-    assert_eq!(r.identity.as_ref().unwrap()["tenant_id"], TEST_TENANT_ID);
+    assert_eq!(r.identity.as_ref().unwrap().tenant_id, TEST_TENANT_ID);
     assert_eq!(r.secrets.refresh_token, world.mock.latest_refresh_token());
     // The store holds no token or secret in clear.
     let bytes = std::fs::read(dir.path().join("c.db")).unwrap();
@@ -116,7 +116,7 @@ fn names_are_unique_and_settings_are_checked_by_the_connector() {
     s.platform.create(&settings("One")).unwrap();
     assert!(matches!(s.platform.create(&settings("One")), Err(PlatformError::NameTaken(_))));
     match s.platform.create(&json!({"name": "Two", "scopes": ["Not a scope"]})) {
-        Err(PlatformError::Connector(e)) => assert_eq!(e.field.as_deref(), Some("settings.scopes[0]")),
+        Err(PlatformError::Connector(e)) => assert_eq!(e.field(), Some("settings.scopes[0]")),
         other => panic!("{other:?}"),
     }
     // A secret setting is sealed, not kept with the public settings.
@@ -143,7 +143,7 @@ fn state_is_checked_and_used_once_and_expires() {
     let q = authorize(&s, "Late", true);
     s.advance(601);
     match s.platform.complete_authorization(&q) {
-        Err(PlatformError::State(m)) => assert!(m.contains("10 minutes")),
+        Err(PlatformError::State(m)) => assert!(m.to_string().contains("10 minutes")),
         other => panic!("{other:?}"),
     }
     let r = s.platform.store.get("Late").unwrap();
@@ -158,8 +158,8 @@ fn an_error_redirect_is_classified_and_nothing_is_stored() {
     let q = authorize(&s, "Cancelled", false);
     match s.platform.complete_authorization(&q) {
         Err(PlatformError::Connector(e)) => {
-            assert_eq!(e.code, "access_denied");
-            assert_eq!(e.action(), Some("reauthorize"));
+            assert_eq!(e.code(), "access_denied");
+            assert_eq!(e.action().map(|a| a.as_str()), Some("reauthorize"));
         }
         other => panic!("{other:?}"),
     }
@@ -195,7 +195,7 @@ fn failures_follow_their_classification() {
     assert_eq!(s.platform.store.get("F").unwrap().status, Status::Connected);
     // Transient failures beyond the attempts: error, status unchanged, tokens kept.
     s.world.mock.script(Endpoint::Token, Calls::Next(3), Fault::Status { status: 503, retry_after: Some("0".into()) });
-    assert!(matches!(s.platform.refresh("F"), Err(PlatformError::Connector(e)) if e.code == "transient"));
+    assert!(matches!(s.platform.refresh("F"), Err(PlatformError::Connector(e)) if e.code() == "transient"));
     assert_eq!(s.platform.store.get("F").unwrap().status, Status::Connected);
     // An expired client secret: needs attention, with the remedy.
     s.world.mock.script(Endpoint::Token, Calls::Next(1), Fault::ClientSecretExpired);
@@ -203,7 +203,7 @@ fn failures_follow_their_classification() {
     let r = s.platform.store.get("F").unwrap();
     assert_eq!(r.status, Status::NeedsAttention);
     assert!(r.remedy.unwrap().contains("New client secret"));
-    assert_eq!(r.last_error.unwrap()["code"], "client_secret_expired");
+    assert_eq!(r.last_error.unwrap().code(), "client_secret_expired");
     // Revoked refresh token: needs sign-in; the tokens stay until replaced.
     let s = setup();
     connected(&s, "V");

@@ -46,7 +46,7 @@ fn runaway_calls_are_stopped_without_harming_others() {
         // The real connector keeps answering while the runaway burns its budget.
         let mut answered = 0;
         while !runaway.is_finished() {
-            assert!(shared_host().describe().unwrap().is_ok());
+            assert!(shared_host().v1().describe(&Default::default()).unwrap().is_ok());
             answered += 1;
         }
         match (export, runaway.join().unwrap()) {
@@ -78,8 +78,8 @@ fn a_token_endpoint_that_never_answers_ends_at_the_timeout_as_transient() {
     let host = host_towards(&silent.base(), &silent.base(), Some(1000));
     let started = Instant::now();
     let e = failed_refresh(&host);
-    assert_eq!(e.code, "transient");
-    assert_eq!(e.details["provider"]["transport_error"], "timeout");
+    assert_eq!(e.code(), "transient");
+    assert_eq!(details(&e)["provider"]["transport_error"], "timeout");
     assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
 }
 
@@ -96,8 +96,8 @@ fn a_huge_response_is_cut_at_the_cap_and_classified() {
         .call("client_credentials", &json!({"settings": {"name": "n", "scopes": ["User.Read.All"], "grant": "client_credentials", "tenant": e2e::mock_entra::TEST_TENANT_ID}, "now": now()}))
         .unwrap()
         .unwrap_err();
-    assert_eq!(e.code, "transient");
-    assert_eq!(e.details["provider"]["transport_error"], "too_large");
+    assert_eq!(e.code(), "transient");
+    assert_eq!(details(&e)["provider"]["transport_error"], "too_large");
 }
 
 #[test]
@@ -122,6 +122,6 @@ fn a_token_endpoint_that_answers_one_byte_a_second_ends_at_the_timeout() {
     let host = host_towards(&base, &base, Some(1500));
     let started = Instant::now();
     let e = failed_refresh(&host);
-    assert_eq!((e.code.as_str(), e.details["provider"]["transport_error"].as_str()), ("transient", Some("timeout")));
+    assert_eq!((e.code(), details(&e)["provider"]["transport_error"].as_str()), ("transient", Some("timeout")));
     assert!(started.elapsed() < Duration::from_millis(3000), "{:?}", started.elapsed());
 }

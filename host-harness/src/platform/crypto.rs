@@ -10,7 +10,8 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
-use super::PlatformError;
+use super::clock::random_bytes;
+use super::error::{KeyError, StoreError};
 
 pub const KEY_ENV: &str = "CONNECTOR_HOST_KEY";
 
@@ -24,29 +25,21 @@ impl std::fmt::Debug for Sealer {
     }
 }
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).expect("the OS random source works");
-    b
-}
-
 impl Sealer {
     /// The key from the environment, or from `key_file` (created on first use, mode 0600).
-    pub fn load(key_file: &Path) -> Result<Sealer, PlatformError> {
+    pub fn load(key_file: &Path) -> Result<Sealer, KeyError> {
         let key: Vec<u8> = match std::env::var(KEY_ENV).ok().filter(|v| !v.is_empty()) {
-            Some(v) => {
-                STANDARD.decode(v.trim()).map_err(|_| PlatformError::Config(format!("{KEY_ENV} is not base64")))?
-            }
+            Some(v) => STANDARD.decode(v.trim()).map_err(|_| KeyError::EnvNotBase64 { env: KEY_ENV })?,
             None => read_or_create(key_file)?,
         };
         if key.len() != 32 {
-            return Err(PlatformError::Config(format!("the store key must be 32 bytes (it is {})", key.len())));
+            return Err(KeyError::Length(key.len()));
         }
         Ok(Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })
     }
 
     pub fn seal(&self, aad: &str, plain: &[u8]) -> Vec<u8> {
-        let nonce = random::<12>();
+        let nonce = random_bytes::<12>();
         let mut out = nonce.to_vec();
         out.extend(
             self.cipher
@@ -56,31 +49,31 @@ impl Sealer {
         out
     }
 
-    pub fn open(&self, aad: &str, sealed: &[u8]) -> Result<Vec<u8>, PlatformError> {
+    /// The plain bytes of a value sealed for `aad`; refused when the key or `aad` differ or a
+    /// byte was altered.
+    pub fn open(&self, aad: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let refused = || StoreError::Sealed { owner: aad.chars().take(64).collect() };
         if sealed.len() < 12 + 16 {
-            return Err(PlatformError::Store("a sealed value is too short".into()));
+            return Err(refused());
         }
         let (nonce, body) = sealed.split_at(12);
-        self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() }).map_err(|_| {
-            PlatformError::Store(
-                "a sealed value does not open with this key (wrong key, or the store was tampered with)".into(),
-            )
-        })
+        self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() }).map_err(|_| refused())
     }
 }
 
-fn read_or_create(path: &Path) -> Result<Vec<u8>, PlatformError> {
+fn read_or_create(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let failed = |what: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| KeyError::File { what, path, source }
+    };
     match std::fs::read_to_string(path) {
-        Ok(text) => STANDARD
-            .decode(text.trim())
-            .map_err(|_| PlatformError::Config(format!("{} is not a base64 key", path.display()))),
+        Ok(text) => STANDARD.decode(text.trim()).map_err(|_| KeyError::FileNotBase64(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // Written to a temporary file, then linked into place: a crash never leaves a
             // half-written key, and two processes starting at once agree on one key.
-            let key = random::<32>();
+            let key = random_bytes::<32>();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| PlatformError::Store(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(failed("create the directory of", path))?;
             }
             let tmp = path.with_extension(format!("key.{}.tmp", std::process::id()));
             use std::io::Write;
@@ -94,15 +87,15 @@ fn read_or_create(path: &Path) -> Result<Vec<u8>, PlatformError> {
                 f.write_all(STANDARD.encode(key).as_bytes())?;
                 f.sync_all()
             });
-            written.map_err(|e| PlatformError::Store(format!("cannot write the key file {}: {e}", tmp.display())))?;
+            written.map_err(failed("write", &tmp))?;
             let linked = std::fs::hard_link(&tmp, path);
             let _ = std::fs::remove_file(&tmp);
             match linked {
                 Ok(()) => Ok(key.to_vec()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_create(path),
-                Err(e) => Err(PlatformError::Store(format!("cannot create the key file {}: {e}", path.display()))),
+                Err(e) => Err(failed("create", path)(e)),
             }
         }
-        Err(e) => Err(PlatformError::Store(format!("cannot read the key file {}: {e}", path.display()))),
+        Err(e) => Err(failed("read", path)(e)),
     }
 }

@@ -16,7 +16,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, DropBehavior, Transaction, TransactionBehavior};
 
-use super::PlatformError;
+use std::sync::Arc;
+
+use super::error::{PlatformError, StoreError};
 
 /// A change waiting for its transaction.
 trait Change: Send {
@@ -24,7 +26,7 @@ trait Change: Send {
     /// set or ended, so that the whole transaction must be rolled back.
     fn run(&mut self, tx: &mut Transaction<'_>) -> bool;
     /// Tells the caller how its change ended, once its transaction committed (or did not).
-    fn finish(self: Box<Self>, committed: Result<(), String>);
+    fn finish(self: Box<Self>, committed: Result<(), Committed>);
 }
 
 struct Pending<T, F> {
@@ -43,7 +45,7 @@ where
         let mut savepoint = match tx.savepoint() {
             Ok(s) => s,
             Err(e) => {
-                self.outcome = Some(Err(PlatformError::Store(e.to_string())));
+                self.outcome = Some(Err(StoreError::Database(e).into()));
                 return false;
             }
         };
@@ -54,11 +56,12 @@ where
         ended.is_ok()
     }
 
-    fn finish(self: Box<Self>, committed: Result<(), String>) {
+    fn finish(self: Box<Self>, committed: Result<(), Committed>) {
         let outcome = match (committed, self.outcome) {
-            (Err(e), _) => Err(PlatformError::Store(e)),
+            (Err(Committed::Failed(e)), _) => Err(StoreError::Commit(e).into()),
+            (Err(Committed::Isolation), _) => Err(StoreError::Isolation.into()),
             (Ok(()), Some(outcome)) => outcome,
-            (Ok(()), None) => Err(PlatformError::Store("the change was not run".into())),
+            (Ok(()), None) => Err(StoreError::WriterGone.into()),
         };
         // The caller may be gone (it never is while it waits); nothing to tell then.
         let _ = self.reply.send(outcome);
@@ -123,21 +126,30 @@ fn ready<T>(answer: &Receiver<Result<T, PlatformError>>) -> Option<Result<T, Pla
     match answer.try_recv() {
         Ok(result) => Some(result),
         Err(TryRecvError::Empty) => None,
-        Err(TryRecvError::Disconnected) => Some(Err(PlatformError::Store("the change was abandoned".into()))),
+        Err(TryRecvError::Disconnected) => Some(Err(StoreError::WriterGone.into())),
     }
+}
+
+/// Why a batch's transaction did not commit, told to each change in it.
+#[derive(Clone)]
+enum Committed {
+    Failed(Arc<rusqlite::Error>),
+    /// A change's savepoint could not be set or ended.
+    Isolation,
 }
 
 /// Runs `batch` in one transaction and tells each change how it ended.
 fn commit(db: &mut Connection, mut batch: Vec<Box<dyn Change>>) {
     let committed = (|| {
-        let mut tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+        let failed = |e| Committed::Failed(Arc::new(e));
+        let mut tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(failed)?;
         for change in &mut batch {
             if !change.run(&mut tx) {
                 // Dropping the transaction rolls it back.
-                return Err("a change could not be kept apart from the others; none was kept".to_string());
+                return Err(Committed::Isolation);
             }
         }
-        tx.commit().map_err(|e| e.to_string())
+        tx.commit().map_err(failed)
     })();
     for change in batch {
         change.finish(committed.clone());
@@ -160,7 +172,7 @@ mod tests {
         let k = k.to_string();
         w.write(move |db| {
             db.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![k, v])
-                .map_err(|e| PlatformError::Store(e.to_string()))
+                .map_err(|e| PlatformError::from(StoreError::Database(e)))
         })
     }
 
@@ -178,8 +190,10 @@ mod tests {
         insert(&w, "a", 1).unwrap();
         // Two statements, the second fails: the first must not stay.
         let failed = w.write(|db| {
-            db.execute("INSERT INTO t (k, v) VALUES ('b', 2)", []).map_err(|e| PlatformError::Store(e.to_string()))?;
-            db.execute("INSERT INTO t (k, v) VALUES ('a', 3)", []).map_err(|e| PlatformError::Store(e.to_string()))
+            db.execute("INSERT INTO t (k, v) VALUES ('b', 2)", [])
+                .map_err(|e| PlatformError::from(StoreError::Database(e)))?;
+            db.execute("INSERT INTO t (k, v) VALUES ('a', 3)", [])
+                .map_err(|e| PlatformError::from(StoreError::Database(e)))
         });
         assert!(failed.unwrap_err().to_string().contains("UNIQUE"));
         insert(&w, "c", 3).unwrap();

@@ -4,59 +4,43 @@
 //! it and the page that explains it. Specific provider codes may sharpen the sentence
 //! (see `aadsts.rs`), never change the meaning of a class.
 
-use serde::Serialize;
+pub use connector_interface::classification::{Action, Class};
 
-/// What the platform should do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Retry,
-    RefreshToken,
-    Reauthorize,
-    FixConfiguration,
-    GrantAdminConsent,
-    AssignRole,
-    ContactAdmin,
-    None,
+/// What a class means for this connector: the platform's next step and the person's sentence.
+pub trait Meaning {
+    fn action(self) -> Action;
+    fn retryable(self) -> bool;
+    /// The default sentence for the person looking at the connection.
+    fn message(self) -> &'static str;
+    /// The default steps to fix it.
+    fn remediation(self) -> &'static str;
 }
 
 macro_rules! classes {
     ($( $variant:ident = $code:literal, $action:ident, $retry:literal, $msg:literal, $fix:literal; )*) => {
-        /// A failure class; `as_str` is its stable snake_case code.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum Class { $( $variant, )* }
-
-        impl Class {
-            pub const ALL: &'static [Class] = &[ $( Class::$variant, )* ];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $( Class::$variant => $code, )* }
-            }
-
-            pub fn action(self) -> Action {
+        impl Meaning for Class {
+            fn action(self) -> Action {
                 match self { $( Class::$variant => Action::$action, )* }
             }
 
-            pub fn retryable(self) -> bool {
+            fn retryable(self) -> bool {
                 match self { $( Class::$variant => $retry, )* }
             }
 
-            /// The default sentence for the person looking at the connection.
-            pub fn message(self) -> &'static str {
+            fn message(self) -> &'static str {
                 match self { $( Class::$variant => $msg, )* }
             }
 
-            /// The default steps to fix it.
-            pub fn remediation(self) -> &'static str {
+            fn remediation(self) -> &'static str {
                 match self { $( Class::$variant => $fix, )* }
             }
         }
+
+        /// Each class's code as the table writes it (checked against the interface's).
+        #[cfg(test)]
+        const CODES: &[(Class, &str)] = &[ $( (Class::$variant, $code), )* ];
     };
 }
-
-/// The three roles that may update sensitive user properties, as the product's help page lists them.
-pub const PRIVILEGED_ROLES_REMEDY: &str = "Give the Microsoft Entra ID account this connection signs in with one of these roles: Global administrator (maximum permissions), Privileged authentication administrator, or Authentication administrator (minimum permissions). An admin assigns roles in the Microsoft Entra admin center under Identity > Roles & admins; then sign in again so the new role is in the token.";
 
 classes! {
     InsufficientPrivileges = "insufficient_privileges", AssignRole, false,
@@ -125,4 +109,18 @@ classes! {
     Unknown = "unknown", None, false,
         "The request failed for a reason the connector does not recognize.",
         "Try again later; if it keeps failing, report the error with the trace and correlation IDs below.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_of_the_interface_has_a_meaning_and_the_same_code() {
+        assert_eq!(CODES.len(), Class::ALL.len());
+        for (class, code) in CODES {
+            assert_eq!(class.as_str(), *code);
+            assert!(!class.message().is_empty() && !class.remediation().is_empty());
+        }
+    }
 }

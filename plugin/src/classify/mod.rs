@@ -7,99 +7,20 @@
 
 mod aadsts;
 pub mod class;
-mod input;
 pub mod retry;
 
 use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use class::{Action, Class};
-pub use input::{Phase, QueryIn, TransportIn};
+pub use class::{Action, Class, Meaning};
+pub use connector_interface::classification::{
+    Classification, ClassifyErrorInput as ClassifyInput, Phase, Provider, QueryIn, Support, TransportIn,
+};
 
 use crate::error::{CResult, ConnectorError};
-
-/// Input of `classify_error` (interface v1).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassifyInput {
-    pub phase: Phase,
-    #[serde(default)]
-    pub status: Option<u16>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub query: Option<QueryIn>,
-    #[serde(default)]
-    pub transport_error: Option<TransportIn>,
-    /// Unix seconds, to measure a `Retry-After` given as a date.
-    #[serde(default)]
-    pub now: Option<i64>,
-    /// The redirect URI the platform used, for the `redirect_uri_mismatch` remedy.
-    #[serde(default)]
-    pub redirect_uri: Option<String>,
-}
-
-/// What the provider said, for people who debug.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Provider {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suberror: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub aadsts: Vec<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub graph_code: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub inner_codes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport_error: Option<String>,
-    /// At most 300 characters of the provider's description, scrubbed of anything token-like.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// Identifiers for a support ticket, kept apart from the user's sentence.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Support {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
-    #[serde(rename = "request-id", skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    #[serde(rename = "client-request-id", skip_serializing_if = "Option::is_none")]
-    pub client_request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-}
-
-/// The classification (the `ok` payload of `classify_error`, and the `error` of the flows).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Classification {
-    pub code: Class,
-    pub action: Action,
-    pub retryable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after_seconds: Option<f64>,
-    pub message: String,
-    pub remediation: String,
-    pub phase: Phase,
-    pub provider: Provider,
-    pub support: Support,
-    pub docs_url: String,
-    /// The decoded claims of a claims challenge, for the `claims` of the next authorize request.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<String>,
-}
 
 /// Classifies; never fails for any input.
 pub fn classify(input: &ClassifyInput) -> Classification {
@@ -197,14 +118,8 @@ pub fn from_response(
 /// Classifies a transport failure of the connector's own request.
 pub fn from_transport(phase: Phase, t: &crate::http::TransportError) -> Classification {
     let mut c = classify(&ClassifyInput {
-        phase: Phase::Transport,
-        status: None,
-        headers: BTreeMap::new(),
-        body: None,
-        query: None,
-        transport_error: Some(TransportIn::Kind(t.kind.clone())),
-        now: None,
-        redirect_uri: None,
+        transport_error: Some(TransportIn::Kind(t.kind.as_str().into())),
+        ..ClassifyInput::new(Phase::Transport)
     });
     c.phase = phase;
     c
@@ -386,7 +301,7 @@ fn oauth_class(error: &str, suberror: Option<&str>) -> Option<Class> {
     })
 }
 
-fn graph_class(code: &str, status: Option<u16>) -> Option<Class> {
+fn graph_class(code: &str) -> Option<Class> {
     Some(match code {
         "Authorization_RequestDenied" => Class::InsufficientPrivileges,
         "InvalidAuthenticationToken" | "Authentication_ExpiredToken" | "Authentication_MissingOrMalformed" => {
@@ -397,7 +312,6 @@ fn graph_class(code: &str, status: Option<u16>) -> Option<Class> {
         "Request_ThrottledTemporarily" | "activityLimitReached" | "TooManyRequests" => Class::Throttled,
         "serviceNotAvailable" | "generalException" | "ServiceUnavailable" | "timeout" => Class::Transient,
         "Directory_QuotaExceeded" => Class::BlockedByPolicy,
-        "accessDenied" | "Forbidden" if status == Some(403) => Class::InsufficientPrivileges,
         "accessDenied" | "Forbidden" => Class::InsufficientPrivileges,
         "Request_BadRequest" | "BadRequest" | "invalidRequest" | "Request_UnsupportedQuery" => Class::InvalidRequest,
         _ => return None,
@@ -464,18 +378,14 @@ fn decide(
     if let Some(err) = &ev.error {
         if let Some(c) = oauth_class(err, ev.suberror.as_deref()) {
             let docs = unknown_aadsts_docs.unwrap_or_else(|| OAUTH_DOCS.to_string());
-            // An admin consent redirect that failed is for an administrator to fix.
-            if c == Class::ConsentRequired && input.phase == Phase::Authorize && ev.aadsts.is_empty() {
-                return plain(Class::ConsentRequired, &docs);
-            }
-            return (c, c.action(), c.message().to_string(), docs);
+            return plain(c, &docs);
         }
     }
     if let Some(code) = &ev.graph_code {
-        let mut found = graph_class(code, input.status);
+        let mut found = graph_class(code);
         for inner in &ev.inner_codes {
             if found.is_none() {
-                found = graph_class(inner, input.status);
+                found = graph_class(inner);
             }
         }
         if let Some(c) = found {

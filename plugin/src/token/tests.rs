@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::*;
-use crate::http::{HttpResponse, TransportError};
+use crate::http::{HttpResponse, TransportError, TransportKind};
 
 const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
 const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -45,12 +45,7 @@ fn ok_body(id: Option<serde_json::Value>) -> String {
 fn fake(status: u16, body: String, seen: &mut Vec<HttpRequest>) -> impl FnMut(&HttpRequest) -> HttpOutcome + '_ {
     move |r: &HttpRequest| {
         seen.push(r.clone());
-        HttpOutcome::Response(HttpResponse {
-            status,
-            headers: Default::default(),
-            body: body.clone(),
-            truncated: false,
-        })
+        HttpOutcome::Response(HttpResponse { status, headers: Default::default(), body: body.clone() })
     }
 }
 
@@ -213,7 +208,7 @@ fn failures_are_classified_without_echoing_secrets() {
     }
     let input = RefreshInput { settings: raw("global"), refresh_token: Some(Secret::new("rt-old")), now: NOW };
     let mut timeout = |_: &HttpRequest| {
-        HttpOutcome::TransportError(TransportError { kind: "timeout".into(), message: "slow".into() })
+        HttpOutcome::TransportError(TransportError { kind: TransportKind::Timeout, message: "slow".into() })
     };
     let e = refresh_token(&input, &platform(None), &mut timeout).unwrap_err();
     assert_eq!(e.code(), "transient");

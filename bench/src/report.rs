@@ -1,0 +1,78 @@
+//! The run's report: `target/bench-report.json` and the table on stdout.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::figures::Figures;
+use crate::measure::fig;
+
+/// Writes the JSON report; its path.
+pub fn write(f: &Figures, violations: &[String], path: PathBuf) -> PathBuf {
+    let mut instantiate = fig(f.cold.instantiate);
+    instantiate["how"] =
+        "new_from_compiled plus the new instance's first noop, less a warm instance's noop timed right after".into();
+    instantiate["new_from_compiled"] = fig(f.cold.new_from_compiled);
+    let flows = |x: crate::figures::Flows| json!({"per_s": x.per_s, "flows": x.flows, "failures": x.failures, "store_commits": x.store_commits});
+    let [m1, m1000, m10000] = f.cold.memory;
+    let report = json!({
+        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS},
+        "wasm_bytes": f.wasm_bytes,
+        "floor_us": fig(f.floor),
+        "exports": f.exports,
+        "compile_ms": {"median_ms": f.cold.compile.median / 1000.0, "samples": f.cold.compile.samples},
+        "compile_cached_ms": {"median_ms": f.cold.compile_cached.median / 1000.0, "samples": f.cold.compile_cached.samples},
+        "compiled_bytes": f.compiled_bytes,
+        "instantiate_us": instantiate,
+        "fuel_overhead": {"authorize_url_with_fuel": fig(f.cold.with_fuel), "authorize_url_without_fuel": fig(f.cold.without_fuel)},
+        "first_call_us": fig(f.cold.first_call),
+        "memory": {"linear_after_1": m1, "linear_after_1000": m1000, "linear_after_10000": m10000, "host_peak_rss": f.host_peak_rss},
+        "flows_per_s": {"workers_1": flows(f.flows_1), "workers_8": flows(f.flows_8)},
+        "budget_violations": violations,
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default()).expect("the report is written");
+    path
+}
+
+/// The table and the summary lines.
+pub fn print(f: &Figures) {
+    println!(
+        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
+        "export", "floor us", "wasm us", "native us", "x floor", "bytes", "moving us", "own us"
+    );
+    println!("{:<36} {:>9.1} {:>9} {:>9} {:>8}", "floor (noop, all samples)", f.floor.median, "-", "-", "1.00");
+    for (label, fl, w, n, bytes, moved, own) in &f.rows {
+        let r = w.median / fl.median;
+        let (fl, w, n) = (fl.median, w.median, n.median);
+        if *bytes == 0 {
+            println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2}");
+        } else {
+            println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1}");
+        }
+    }
+    println!(
+        "wasm {} bytes ({} compiled); compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us ({:.0} of it new_from_compiled); first call {:.0} us",
+        f.wasm_bytes,
+        f.compiled_bytes,
+        f.cold.compile.median / 1000.0,
+        f.cold.compile_cached.median / 1000.0,
+        f.cold.instantiate.median,
+        f.cold.new_from_compiled.median,
+        f.cold.first_call.median
+    );
+    let [m1, m1000, m10000] = f.cold.memory;
+    println!(
+        "linear memory {m1} -> {m1000} -> {m10000} bytes after 1 / 1,000 / 10,000 calls; host peak RSS {} MiB",
+        f.host_peak_rss / 1024 / 1024
+    );
+    let (a, b) = (f.flows_1, f.flows_8);
+    println!(
+        "flows: {:.1}/s with 1 worker, {:.1}/s with 8 ({:.2}x), failures {}; store commits per flow {:.2} and {:.2}",
+        a.per_s,
+        b.per_s,
+        b.per_s / a.per_s.max(0.001),
+        a.failures + b.failures,
+        a.store_commits as f64 / a.flows.max(1) as f64,
+        b.store_commits as f64 / b.flows.max(1) as f64
+    );
+}

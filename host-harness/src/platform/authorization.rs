@@ -1,0 +1,150 @@
+//! Creating a connection and signing it in: the panel's settings checked by the connector,
+//! "Save and authorize" (a fresh state, PKCE verifier and nonce kept sealed for ten minutes and
+//! usable once), the redirect back, the code exchange, and the connection test.
+
+use std::collections::BTreeMap;
+
+use connector_interface::io::{AuthorizeUrlInput, ExchangeCodeInput, Settings, TestConnectionInput, TestResult};
+use connector_interface::{ClassifyErrorInput, ConnectorError, Phase, QueryIn, Secret, ValidateSettingsInput};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::clock::random_token;
+use super::error::{PlatformError, StateError};
+use super::store::{Pending, PendingSecrets, Record, Secrets, Status};
+use super::{Platform, PENDING_TTL_SECS};
+use crate::error::HostError;
+
+/// What "Save and authorize" gives the person: the URL to open.
+#[derive(Debug, Clone)]
+pub struct AuthorizationStart {
+    pub url: String,
+    pub state: String,
+}
+
+/// What the platform shows once connected.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    pub summary: String,
+    pub test: Option<TestResult>,
+    pub test_error: Option<ConnectorError>,
+}
+
+/// The hash a pending sign-in is kept under: the state itself is never stored.
+fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+impl Platform {
+    /// Creates a connection from the panel's settings: the connector validates them (field
+    /// errors name the field), the name must be unique, secret settings are sealed.
+    pub fn create(&self, settings: &Value) -> Result<Record, PlatformError> {
+        let Value::Object(settings) = settings else {
+            return Err(ConnectorError::invalid("settings", "The settings must be a JSON object.").into());
+        };
+        // validate_settings is optional in interface v1: a connector without it is checked at sign-in.
+        match self.host.v1().validate_settings(&ValidateSettingsInput { settings: settings.clone() }) {
+            Ok(answer) => {
+                answer?;
+            }
+            Err(HostError::NoSuchExport { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let name = settings.get("name").and_then(Value::as_str).unwrap_or("").trim().to_string();
+        let mut public = settings.clone();
+        public.insert("name".into(), json!(name));
+        let mut secrets = Secrets::default();
+        for k in &self.secret_keys {
+            if let Some(v) = public.remove(k) {
+                secrets.settings.insert(k.clone(), v);
+            }
+        }
+        let now = self.now();
+        let record = Record {
+            name,
+            settings: public,
+            status: Status::PendingAuthorization,
+            remedy: Some("Click Save and authorize to sign in.".into()),
+            last_error: None,
+            identity: None,
+            expires_at: None,
+            secrets,
+            generation: 0,
+            created_at: now,
+            updated_at: now,
+            last_refresh_at: None,
+        };
+        self.store.insert(&record)?;
+        Ok(record)
+    }
+
+    /// "Save and authorize": a fresh state, PKCE verifier and nonce, kept (sealed) for ten
+    /// minutes and usable once; the URL comes from the connector.
+    pub fn begin_authorization(&self, name: &str) -> Result<AuthorizationStart, PlatformError> {
+        let r = self.store.get(name)?;
+        let (state, verifier, nonce) = (random_token(32), Secret::new(random_token(48)), random_token(24));
+        let out = self.host.v1().authorize_url(&AuthorizeUrlInput {
+            settings: r.full_settings(),
+            redirect_uri: self.redirect_uri.clone(),
+            state: state.clone(),
+            code_verifier: verifier.clone(),
+            nonce: Some(nonce.clone()),
+            claims: None,
+        })??;
+        let now = self.now();
+        self.store.expire_pending(now - PENDING_TTL_SECS)?;
+        self.store.put_pending(&Pending {
+            state_hash: state_hash(&state),
+            name: name.to_string(),
+            secrets: PendingSecrets { code_verifier: verifier, nonce: Some(nonce) },
+            created_at: now,
+        })?;
+        Ok(AuthorizationStart { url: out.url, state })
+    }
+
+    /// The redirect back from sign-in. Checks the state (known, unused, not expired), then
+    /// classifies an error redirect or exchanges the code, stores the tokens and tests the
+    /// connection. Nothing is stored on failure.
+    pub fn complete_authorization(&self, query: &BTreeMap<String, String>) -> Result<Connected, PlatformError> {
+        let state = query.get("state").ok_or(StateError::Missing)?;
+        let pending = self.store.take_pending(&state_hash(state))?.ok_or(StateError::Unknown)?;
+        if self.now() - pending.created_at > PENDING_TTL_SECS {
+            return Err(StateError::Expired.into());
+        }
+        if query.contains_key("error") {
+            let c = self.host.v1().classify_error(&ClassifyErrorInput {
+                query: Some(QueryIn::Map(query.clone())),
+                redirect_uri: Some(self.redirect_uri.clone()),
+                ..ClassifyErrorInput::new(Phase::Authorize)
+            })??;
+            return Err(ConnectorError::classified(c).into());
+        }
+        let code = query.get("code").ok_or(StateError::NoCode)?;
+        let mut r = self.store.get(&pending.name)?;
+        let tokens = self.host.v1().exchange_code(&ExchangeCodeInput {
+            settings: r.full_settings(),
+            redirect_uri: self.redirect_uri.clone(),
+            code: Secret::new(code.as_str()),
+            code_verifier: pending.secrets.code_verifier,
+            nonce: pending.secrets.nonce,
+            now: self.now(),
+        })??;
+        self.apply_tokens(&mut r, tokens, true);
+        self.store.update(&r)?;
+        self.test(&pending.name)
+    }
+
+    /// Tests the connection (the connector's ping) with a fresh token.
+    pub fn test(&self, name: &str) -> Result<Connected, PlatformError> {
+        let token = self.access_token(name)?;
+        let r = self.store.get(name)?;
+        let settings: Settings = r.full_settings();
+        match self.host.v1().test_connection(&TestConnectionInput { settings, access_token: Secret::new(token) })? {
+            Ok(t) => Ok(Connected { summary: t.summary.clone(), test: Some(t), test_error: None }),
+            Err(e) => {
+                self.mark_failure(name, &e)?;
+                Err(e.into())
+            }
+        }
+    }
+}

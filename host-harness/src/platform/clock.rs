@@ -1,0 +1,42 @@
+//! Time and randomness: the platform's inputs. Tests replace the clock; randomness comes from
+//! the OS CSPRNG, in one place.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// The platform's clock in Unix seconds, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Now, in Unix seconds (0 before 1970, which no machine here is).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+pub fn system_clock() -> Clock {
+    Arc::new(unix_now)
+}
+
+/// `N` bytes from the OS CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS source failing is not a state the platform can go on from (no key, no state).
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b
+}
+
+/// `n` bytes from the OS CSPRNG, base64url (state, PKCE verifier, nonce).
+pub fn random_token(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A number below `bound` from the OS CSPRNG (jitter); 0 when `bound` is 0.
+pub fn random_below(bound: u64) -> u64 {
+    if bound == 0 {
+        return 0;
+    }
+    u64::from_le_bytes(random_bytes::<8>()) % bound
+}

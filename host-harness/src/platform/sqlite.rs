@@ -1,0 +1,320 @@
+//! The embedded store: SQLite (WAL, synchronous FULL), every change in a transaction (shared
+//! with the changes submitted at the same moment: `writer.rs`), so a crash leaves the previous
+//! or the new state. Tokens, secret settings and pending verifiers are sealed.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+
+use super::crypto::Sealer;
+use super::error::{PlatformError, StoreError};
+use super::store::{Pending, PendingSecrets, Record, Secrets, Status, Store};
+use super::writer::Writer;
+
+/// A connection's row, secrets sealed.
+struct Row {
+    name: String,
+    settings: String,
+    status: &'static str,
+    remedy: Option<String>,
+    last_error: Option<String>,
+    identity: Option<String>,
+    expires_at: Option<i64>,
+    secrets: Vec<u8>,
+    generation: i64,
+    created_at: i64,
+    updated_at: i64,
+    last_refresh_at: Option<i64>,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    /// The one writer: SQLite allows one write transaction at a time anyway.
+    writer: Writer,
+    /// Idle read-only connections: in WAL mode a read never waits for a write (or its fsync).
+    readers: std::sync::Mutex<Vec<Connection>>,
+    sealer: Sealer,
+}
+
+/// Idle readers kept open; more are opened on demand and closed after use.
+const MAX_IDLE_READERS: usize = 8;
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connections (
+    name TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    status TEXT NOT NULL,
+    remedy TEXT,
+    last_error TEXT,
+    identity TEXT,
+    expires_at INTEGER,
+    secrets BLOB NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_refresh_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS pending (
+    state_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secrets BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);";
+
+fn db_err(e: rusqlite::Error) -> PlatformError {
+    StoreError::Database(e).into()
+}
+
+/// A JSON column's value, or a store error naming what and whose.
+fn column<T: DeserializeOwned>(what: &'static str, owner: &str, text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.map(|t| serde_json::from_str(&t)).transpose().map_err(|source| StoreError::Corrupt {
+        what,
+        owner: owner.chars().take(64).collect(),
+        source,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path`; the key file sits beside it unless
+    /// `CONNECTOR_HOST_KEY` is set.
+    pub fn open(path: &Path) -> Result<SqliteStore, PlatformError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory { path: dir.to_path_buf(), source })?;
+        }
+        let sealer = Sealer::load(&path.with_extension("key"))?;
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Writer::new(conn),
+            readers: std::sync::Mutex::new(Vec::new()),
+            sealer,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on an idle read-only connection (opening one when none is idle).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, PlatformError>) -> Result<T, PlatformError> {
+        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let c = Connection::open_with_flags(&self.path, flags).map_err(db_err)?;
+                c.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn seal(&self, name: &str, s: &Secrets) -> Vec<u8> {
+        // Strings and a map of JSON values always serialize.
+        self.sealer.seal(name, &serde_json::to_vec(s).unwrap_or_default())
+    }
+
+    /// A record as its row's values, secrets sealed: what a change takes to the writer.
+    fn row(&self, r: &Record) -> Row {
+        Row {
+            name: r.name.clone(),
+            settings: serde_json::Value::Object(r.settings.clone()).to_string(),
+            status: r.status.as_str(),
+            remedy: r.remedy.clone(),
+            last_error: r.last_error.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default()),
+            identity: r.identity.as_ref().map(|i| serde_json::to_string(i).unwrap_or_default()),
+            expires_at: r.expires_at,
+            secrets: self.seal(&r.name, &r.secrets),
+            generation: r.generation,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_refresh_at: r.last_refresh_at,
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn commits(&self) -> u64 {
+        self.writer.commits()
+    }
+
+    fn insert(&self, r: &Record) -> Result<(), PlatformError> {
+        let row = self.row(r);
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING")
+                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.created_at, row.updated_at, row.last_refresh_at]))
+                .map_err(db_err)
+        })?;
+        if n == 0 {
+            return Err(PlatformError::NameTaken(r.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn update(&self, r: &Record) -> Result<(), PlatformError> {
+        let row = self.row(r);
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1")
+                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.updated_at, row.last_refresh_at]))
+                .map_err(db_err)
+        })?;
+        if n == 0 {
+            return Err(PlatformError::NotFound(r.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> Result<Record, PlatformError> {
+        let row = self.read(|db| {
+            db.prepare_cached(
+                "SELECT name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at FROM connections WHERE name=?1",
+            )
+            .and_then(|mut st| st.query_row(
+                params![name],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                        row.get::<_, Option<i64>>(6)?,
+                        row.get::<_, Vec<u8>>(7)?,
+                        row.get::<_, i64>(8)?,
+                        row.get::<_, i64>(9)?,
+                        row.get::<_, i64>(10)?,
+                        row.get::<_, Option<i64>>(11)?,
+                    ))
+                },
+            ))
+            .optional()
+            .map_err(db_err)
+        })?
+        .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        let owner = row.0.as_str();
+        let secrets: Secrets = serde_json::from_slice(&self.sealer.open(owner, &row.7)?).map_err(|source| {
+            StoreError::Corrupt { what: "sealed secrets", owner: owner.chars().take(64).collect(), source }
+        })?;
+        Ok(Record {
+            settings: column("settings", owner, Some(row.1))?.unwrap_or_default(),
+            status: Status::parse(owner, &row.2)?,
+            remedy: row.3,
+            last_error: column("last error", owner, row.4)?,
+            identity: column("identity", owner, row.5)?,
+            expires_at: row.6,
+            secrets,
+            generation: row.8,
+            created_at: row.9,
+            updated_at: row.10,
+            last_refresh_at: row.11,
+            name: row.0,
+        })
+    }
+
+    fn names(&self) -> Result<Vec<String>, PlatformError> {
+        self.read(|db| {
+            let mut st = db.prepare_cached("SELECT name FROM connections ORDER BY name").map_err(db_err)?;
+            let names = st.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            names.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn delete(&self, name: &str) -> Result<(), PlatformError> {
+        let owned = name.to_string();
+        let n = self.writer.write(move |db| {
+            let n = db
+                .prepare_cached("DELETE FROM connections WHERE name=?1")
+                .and_then(|mut st| st.execute(params![owned]))
+                .map_err(db_err)?;
+            db.prepare_cached("DELETE FROM pending WHERE name=?1")
+                .and_then(|mut st| st.execute(params![owned]))
+                .map_err(db_err)?;
+            Ok(n)
+        })?;
+        if n == 0 {
+            return Err(PlatformError::NotFound(name.to_string()));
+        }
+        Ok(())
+    }
+
+    fn put_pending(&self, p: &Pending) -> Result<(), PlatformError> {
+        // A string and an optional string always serialize.
+        let sealed = self.sealer.seal(&p.state_hash, &serde_json::to_vec(&p.secrets).unwrap_or_default());
+        let (state_hash, name, created_at) = (p.state_hash.clone(), p.name.clone(), p.created_at);
+        self.writer.write(move |db| {
+            db.prepare_cached("INSERT INTO pending (state_hash, name, secrets, created_at) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut st| st.execute(params![state_hash, name, sealed, created_at]))
+                .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    /// Rows are found by a short prefix of the hash and the whole hash is compared in constant
+    /// time, so the lookup's timing says nothing about it.
+    fn take_pending(&self, state_hash: &str) -> Result<Option<Pending>, PlatformError> {
+        let prefix: String = state_hash.chars().take(8).collect();
+        let wanted = state_hash.to_string();
+        let found = self.writer.write(move |db| {
+            let mut rows: Vec<(String, String, Vec<u8>, i64)> = Vec::new();
+            {
+                let mut st = db
+                    .prepare_cached(
+                        "SELECT state_hash, name, secrets, created_at FROM pending WHERE substr(state_hash, 1, 8) = ?1",
+                    )
+                    .map_err(db_err)?;
+                for row in st
+                    .query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .map_err(db_err)?
+                {
+                    rows.push(row.map_err(db_err)?);
+                }
+            }
+            let found = rows
+                .into_iter()
+                .find(|(h, ..)| bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), wanted.as_bytes())));
+            if let Some((hash, ..)) = &found {
+                db.prepare_cached("DELETE FROM pending WHERE state_hash=?1")
+                    .and_then(|mut st| st.execute(params![hash]))
+                    .map_err(db_err)?;
+            }
+            Ok(found)
+        })?;
+        let Some((hash, name, sealed, at)) = found else {
+            return Ok(None);
+        };
+        let plain = self.sealer.open(&hash, &sealed)?;
+        let secrets: PendingSecrets = serde_json::from_slice(&plain).map_err(|source| StoreError::Corrupt {
+            what: "pending sign-in",
+            owner: name.chars().take(64).collect(),
+            source,
+        })?;
+        Ok(Some(Pending { state_hash: hash, name, secrets, created_at: at }))
+    }
+
+    fn expire_pending(&self, cutoff: i64) -> Result<usize, PlatformError> {
+        self.writer.write(move |db| {
+            db.prepare_cached("DELETE FROM pending WHERE created_at < ?1")
+                .and_then(|mut st| st.execute(params![cutoff]))
+                .map_err(db_err)
+        })
+    }
+}
