@@ -15,7 +15,7 @@ pub enum HostError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot load the connector: {}", crate::host::root(.source))]
+    #[error("cannot load the connector: {}", root(.source))]
     Load {
         #[source]
         source: extism::Error,
@@ -35,7 +35,7 @@ pub enum HostError {
     Timeout { export: String, ms: u64 },
     #[error("{export}: all {max} instances of the connector stayed busy for the call's {ms} ms")]
     Busy { export: String, max: usize, ms: u64 },
-    #[error("{export}: the connector trapped: {}", crate::host::root(.source))]
+    #[error("{export}: the connector trapped: {}", root(.source))]
     Trap {
         export: String,
         /// wasmtime's trap code, when the failure was one.
@@ -133,6 +133,14 @@ fn io_reason(e: &std::io::Error) -> String {
 fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
     s.find(" at line ").map(|i| s[..i].to_string()).unwrap_or(s)
+}
+
+/// The innermost message of an extism error, on one line, without a backtrace.
+pub fn root(e: &extism::Error) -> String {
+    let text = e.root_cause().to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let first = if first.is_empty() { "unknown failure" } else { first };
+    first.chars().take(300).collect()
 }
 
 /// What every call returns.

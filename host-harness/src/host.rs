@@ -322,14 +322,6 @@ impl ConnectorHost {
     }
 }
 
-/// The innermost message of an extism error, on one line, without a backtrace.
-pub fn root(e: &extism::Error) -> String {
-    let text = e.root_cause().to_string();
-    let first = text.lines().next().unwrap_or("").trim();
-    let first = if first.is_empty() { "unknown failure" } else { first };
-    first.chars().take(300).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
