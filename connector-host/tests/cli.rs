@@ -367,3 +367,46 @@ fn the_manifest_is_found_from_any_directory() {
     let err = text(&out.stderr);
     assert!(err.contains("no manifest found") && err.contains("share/connector-host"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_store_and_its_directory_are_private_after_connect() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let store = home.join("connector-host/c.db");
+    let out = run_in(
+        dir.path(),
+        &[
+            "connect",
+            "--mock",
+            "--port",
+            "0",
+            "--name",
+            "Modes",
+            "--scopes",
+            "User.Read",
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        &[("XDG_CACHE_HOME", dir.path().join("cache").to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o777
+    };
+    // SQLite removes the WAL and SHM files when the last connection closes; the library test
+    // `platform.rs` checks them while the store is open.
+    for file in ["c.db", "c.key"] {
+        assert_eq!(mode(&home.join("connector-host").join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&home.join("connector-host")), 0o700);
+    assert_eq!(mode(&home), 0o700, "a directory the store created");
+    // The compiled-module cache the load used: its directory is the platform's alone, and its
+    // configuration (0600) survives wasmtime's cleaner, which deletes what it does not know in
+    // the entries' directory.
+    let cache = dir.path().join("cache/connector-host");
+    assert_eq!(mode(&cache), 0o700);
+    assert_eq!(mode(&cache.join("wasmtime-cache.toml")), 0o600);
+    assert!(cache.join("compiled").is_dir());
+}

@@ -27,6 +27,13 @@ pub const COMPRESSION_LEVEL: i32 = 1;
 /// The name of the wasmtime cache configuration the host writes into its cache directory.
 pub const CONFIG_FILE: &str = "wasmtime-cache.toml";
 
+/// The subdirectory wasmtime keeps its entries in. wasmtime's cleaner deletes every file of its
+/// directory it does not recognize, so the configuration lives beside it, not in it. Its
+/// `.cleanup.wip-PID` files are not leftovers: each is the proof of a recent cleanup, which
+/// wasmtime removes itself once the cleanup interval has passed (removing them earlier would
+/// make every load walk and clean the whole cache again).
+pub const ENTRIES_DIR: &str = "compiled";
+
 /// Where compiled connectors are cached.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CompileCache {
@@ -58,7 +65,7 @@ pub fn apply<'a>(builder: PluginBuilder<'a>, cache: &CompileCache) -> Result<Plu
         CompileCache::Dir(dir) => Ok(builder.with_cache_config(prepare(dir)?)),
         // extism reads its own setting when the builder names no cache.
         CompileCache::Platform if std::env::var_os("EXTISM_CACHE_CONFIG").is_some() => Ok(builder),
-        CompileCache::Platform => match platform_dir().map(|dir| prepare(&dir)) {
+        CompileCache::Platform => match platform_dir().map(|dir| prepare_own(&dir)) {
             Some(Ok(file)) => Ok(builder.with_cache_config(file)),
             Some(Err(e)) => {
                 tracing::warn!("compiling without a cache: {e}");
@@ -85,10 +92,11 @@ struct Settings<'a> {
     optimized_compression_level: i32,
 }
 
-/// The wasmtime cache configuration for `dir`: entries in `dir`, compressed once at
-/// [`COMPRESSION_LEVEL`] and never recompressed (the optimized level equals the baseline).
+/// The wasmtime cache configuration for `dir`: entries in its [`ENTRIES_DIR`], compressed once
+/// at [`COMPRESSION_LEVEL`] and never recompressed (the optimized level equals the baseline).
 pub fn config_text(dir: &Path) -> Result<String, HostError> {
-    let directory = dir.to_str().ok_or_else(|| ConfigError::CacheDirNotUtf8(dir.to_path_buf()))?;
+    let entries = dir.join(ENTRIES_DIR);
+    let directory = entries.to_str().ok_or_else(|| ConfigError::CacheDirNotUtf8(dir.to_path_buf()))?;
     let file = ConfigFile {
         cache: Settings {
             directory,
@@ -100,12 +108,25 @@ pub fn config_text(dir: &Path) -> Result<String, HostError> {
     Ok(toml::to_string(&file).unwrap_or_default())
 }
 
-/// Creates `dir` and its configuration file (rewritten only when it differs, through a
-/// temporary file renamed over it, so a concurrent load never reads half of it); the file's path.
+/// [`prepare`] for the platform's own directory: it is made 0700 even when it already exists
+/// (compiled connectors are the platform's, not other users').
+fn prepare_own(dir: &Path) -> Result<PathBuf, HostError> {
+    let file = prepare(dir)?;
+    crate::files::restrict(dir, 0o700).map_err(|source| ConfigError::CacheDir {
+        what: "protect",
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(file)
+}
+
+/// Creates `dir` (0700 when the host creates it) and its configuration file (0600; rewritten
+/// only when it differs, through a temporary file renamed over it, so a concurrent load never
+/// reads half of it); the file's path.
 pub fn prepare(dir: &Path) -> Result<PathBuf, HostError> {
     let failed =
         |what: &'static str, source: std::io::Error| ConfigError::CacheDir { what, dir: dir.to_path_buf(), source };
-    std::fs::create_dir_all(dir).map_err(|e| failed("create", e))?;
+    crate::files::create_private_dir(dir).map_err(|e| failed("create", e))?;
     let dir = std::fs::canonicalize(dir).map_err(|e| failed("open", e))?;
     let text = config_text(&dir)?;
     let file = dir.join(CONFIG_FILE);
@@ -117,10 +138,12 @@ pub fn prepare(dir: &Path) -> Result<PathBuf, HostError> {
             std::process::id(),
             WRITES.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &file)).map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            failed("write into", e)
-        })?;
+        crate::files::write_private(&partial, text.as_bytes())
+            .and_then(|()| std::fs::rename(&partial, &file))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                failed("write into", e)
+            })?;
     }
     Ok(file)
 }
@@ -134,7 +157,7 @@ mod tests {
         let text = config_text(Path::new("/var/cache/connector host/it's \"here\"")).unwrap();
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         let cache = &parsed["cache"];
-        assert_eq!(cache["directory"].as_str(), Some("/var/cache/connector host/it's \"here\""));
+        assert_eq!(cache["directory"].as_str(), Some("/var/cache/connector host/it's \"here\"/compiled"));
         assert_eq!(cache["baseline-compression-level"].as_integer(), Some(1));
         assert_eq!(cache["optimized-compression-level"].as_integer(), Some(1));
         assert_eq!(cache.as_table().unwrap().len(), 3, "wasmtime refuses unknown keys: {text}");

@@ -26,6 +26,8 @@ pub struct IdentityProvider {
     pub name: String,
     pub config: BTreeMap<String, String>,
     pub extra_allowed_hosts: Vec<String>,
+    /// The host's test mode (loopback and plain http towards it), for a provider on loopback.
+    pub allow_loopback: bool,
 }
 
 impl IdentityProvider {
@@ -39,8 +41,20 @@ impl IdentityProvider {
         if let Some(id) = client_id.filter(|_| manifest.platform_config.iter().any(|k| k.key == "client_id")) {
             config.insert("client_id".into(), id.to_string());
         }
-        let host = url::Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_string));
-        IdentityProvider { name: name.to_string(), config, extra_allowed_hosts: host.into_iter().collect() }
+        let url = url::Url::parse(base_url).ok();
+        let host = url.as_ref().and_then(|u| u.host_str().map(str::to_string));
+        let loopback = match url.as_ref().and_then(url::Url::host) {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        IdentityProvider {
+            name: name.to_string(),
+            config,
+            extra_allowed_hosts: host.into_iter().collect(),
+            allow_loopback: loopback,
+        }
     }
 }
 
@@ -93,6 +107,7 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
     let options = LoadOptions {
         config: idp.config.clone(),
         extra_allowed_hosts: idp.extra_allowed_hosts.clone(),
+        allow_loopback: idp.allow_loopback,
         ..Default::default()
     };
     let timeout = Duration::from_millis(loaded.manifest.timeout_ms());

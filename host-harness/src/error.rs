@@ -79,6 +79,8 @@ pub enum ManifestError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("manifest {}: allowed_hosts: {}", .path.display(), .problems.join("; "))]
+    AllowedHosts { path: PathBuf, problems: Vec<String> },
     #[error("manifest {}: does not match the manifest schema: {}", .path.display(), .errors.join("; "))]
     Schema { path: PathBuf, errors: Vec<String> },
     #[error("manifest {}: interface_version {version} is not supported by this host (it supports {supported:?})", .path.display())]

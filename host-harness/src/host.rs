@@ -20,6 +20,7 @@ use crate::error::{parse_envelope, CallResult, ConfigError, HostError};
 use crate::instances::{Instances, Lease, LeaseError};
 use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
+use crate::resolver::Egress;
 
 /// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 32;
@@ -79,6 +80,11 @@ pub struct LoadOptions {
     pub cache: CompileCache,
     /// Skips the interface check at load (only for tests that load hostile modules).
     pub skip_interface_check: bool,
+    /// Test mode: loopback addresses, and plain http towards them, are reachable (for a mock on
+    /// 127.0.0.1). Everything else is https to public addresses, whatever this says.
+    pub allow_loopback: bool,
+    /// Fixed name resolution in place of DNS (tests of what an allowed name may resolve to).
+    pub resolver: Option<std::sync::Arc<std::collections::BTreeMap<String, Vec<std::net::IpAddr>>>>,
 }
 
 /// Per-call context handed to the host HTTP function.
@@ -129,10 +135,12 @@ impl ConnectorHost {
         let config = manifest::platform_config(m, &options.config)?;
         let mut hosts = m.allowed_hosts.clone();
         hosts.extend(options.extra_allowed_hosts.iter().cloned());
+        let egress = Egress { allow_loopback: options.allow_loopback, answers: options.resolver.clone() };
         let outbound = Outbound::new(
             HostPolicy::new(hosts),
             m.max_http_response_bytes(),
             Duration::from_millis(m.http_timeout_ms()),
+            egress,
         );
         let extism_manifest = extism::Manifest::new([extism::Wasm::data(loaded.wasm.clone())])
             .with_config(config.into_iter())

@@ -4,7 +4,9 @@
 
 pub mod cache;
 pub mod conformance;
+pub mod egress;
 pub mod error;
+pub mod files;
 pub mod host;
 pub mod instances;
 pub mod manifest;

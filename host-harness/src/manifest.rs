@@ -105,6 +105,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
     let path_buf = || path.to_path_buf();
     let doc: serde_json::Value =
         serde_json::from_str(text).map_err(|source| ManifestError::Json { path: path_buf(), source })?;
+    // Host names are checked first: an IP literal or a public-suffix wildcard gets its reason,
+    // not a schema pattern.
+    let hosts = doc.get("allowed_hosts").and_then(serde_json::Value::as_array).into_iter().flatten();
+    let problems: Vec<String> =
+        hosts.filter_map(serde_json::Value::as_str).filter_map(crate::egress::host_entry_problem).collect();
+    if !problems.is_empty() {
+        return Err(ManifestError::AllowedHosts { path: path_buf(), problems });
+    }
     let mut errors: Vec<String> = validator()
         .iter_errors(&doc)
         .map(|e| {

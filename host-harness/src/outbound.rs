@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use connector_interface::http::{redact_query, HttpOutcome, HttpRequest, HttpResponse, TransportKind};
 
+use crate::resolver::{Blocked, Egress};
+
 pub const MAX_REDIRECTS: usize = 5;
 
 /// Host patterns: `login.example.com` (exact, any port) or `*.example.com` (subdomains).
@@ -51,7 +53,7 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    pub fn new(policy: HostPolicy, max_body: u64, request_timeout: Duration) -> Self {
+    pub fn new(policy: HostPolicy, max_body: u64, request_timeout: Duration, egress: Egress) -> Self {
         let config = ureq::Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
@@ -59,7 +61,7 @@ impl Outbound {
             .max_idle_connections_per_host(16)
             .user_agent("connector-host/1")
             .build();
-        let agent = crate::resolver::agent(config);
+        let agent = crate::resolver::agent(config, egress);
         Outbound { agent, policy, max_body, request_timeout }
     }
 
@@ -181,6 +183,9 @@ impl Outbound {
 
 fn map_io(e: &std::io::Error) -> HttpOutcome {
     use std::io::ErrorKind as K;
+    if let Some(blocked) = e.get_ref().and_then(|i| i.downcast_ref::<Blocked>()) {
+        return HttpOutcome::transport(TransportKind::BlockedHost, short(&blocked.0));
+    }
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
         return map_error_ref(inner);
     }
@@ -237,9 +242,43 @@ mod tests {
         assert!(!HostPolicy::default().allows("anything"));
     }
 
+    /// An outbound path whose resolver answers `ip` for `allowed.test`.
+    fn resolving_to(ip: &str, allow_loopback: bool) -> Outbound {
+        let answers = std::collections::BTreeMap::from([("allowed.test".to_string(), vec![ip.parse().unwrap()])]);
+        let egress = Egress { allow_loopback, answers: Some(std::sync::Arc::new(answers)) };
+        Outbound::new(HostPolicy::new(["allowed.test".to_string()]), 1024, Duration::from_secs(1), egress)
+    }
+
+    fn refusal(o: &Outbound, url: &str) -> String {
+        let req = HttpRequest { method: "GET".into(), url: url.into(), headers: Default::default(), body: None };
+        match o.send(&req, None) {
+            HttpOutcome::TransportError(t) if t.kind == TransportKind::BlockedHost => t.message,
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_refusal_names_its_rule() {
+        let m = refusal(&resolving_to("169.254.169.254", false), "https://allowed.test/latest/meta-data");
+        assert!(m.contains("allowed.test") && m.contains("link-local") && m.contains("169.254.169.254"), "{m}");
+        let m = refusal(&resolving_to("10.0.0.5", true), "https://allowed.test/");
+        assert!(m.contains("private (RFC 1918"), "{m}");
+        let m = refusal(&resolving_to("::ffff:127.0.0.1", false), "https://allowed.test/");
+        assert!(m.contains("loopback"), "{m}");
+        let m = refusal(&resolving_to("100.64.0.1", false), "https://allowed.test/");
+        assert!(m.contains("carrier-grade NAT"), "{m}");
+        let m = refusal(&resolving_to("20.190.151.68", true), "http://allowed.test/");
+        assert!(m.contains("plain http"), "{m}");
+    }
+
     #[test]
     fn blocked_hosts_are_never_contacted() {
-        let o = Outbound::new(HostPolicy::new(["allowed.test".to_string()]), 1024, Duration::from_secs(1));
+        let o = Outbound::new(
+            HostPolicy::new(["allowed.test".to_string()]),
+            1024,
+            Duration::from_secs(1),
+            Egress::default(),
+        );
         let req = HttpRequest {
             method: "GET".into(),
             url: "http://127.0.0.1:9/".into(),

@@ -1,4 +1,7 @@
-//! Name resolution for the connector's outbound requests, remembered for a short while.
+//! Name resolution for the connector's outbound requests: remembered for a short while, and
+//! vetted. Every address a name resolves to is checked against the egress rules (`egress.rs`)
+//! before ureq connects, and ureq connects to exactly the addresses returned here, so a second
+//! lookup (DNS rebinding) cannot swap in an internal address.
 //!
 //! ureq resolves a request's host before it looks for a pooled connection, and with a timeout
 //! set (every connector request has one, bounded by the call's deadline) it resolves on a new
@@ -6,9 +9,10 @@
 //! pooled connection or not. This resolver keeps an answer for [`TTL`]: the first request to a
 //! host resolves (on a thread, within its timeout), the next ones within the TTL do not.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
@@ -81,9 +85,87 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
     }
 }
 
-/// An agent with `config` whose lookups go through a [`CachingResolver`].
-pub fn agent(config: Config) -> ureq::Agent {
-    ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), CachingResolver::default())
+/// Where the outbound path may connect, beyond the rules every request obeys.
+#[derive(Clone, Debug, Default)]
+pub struct Egress {
+    /// Test mode: loopback, and plain http towards it, are reachable (the platform's mock on
+    /// 127.0.0.1). A load option of the platform, never a manifest field.
+    pub allow_loopback: bool,
+    /// Fixed answers in place of DNS, by host name (tests: an allowed name that resolves to an
+    /// internal address). A name not listed does not resolve.
+    pub answers: Option<Arc<BTreeMap<String, Vec<IpAddr>>>>,
+}
+
+/// A request refused for the address it would have reached.
+#[derive(Debug)]
+pub struct Blocked(pub String);
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Blocked {}
+
+/// Resolves (through the cache, or the fixed answers) and keeps only the addresses the egress
+/// rules allow; none left is a [`Blocked`] refusal naming the rule.
+#[derive(Debug)]
+pub struct VettingResolver {
+    cache: CachingResolver,
+    egress: Egress,
+}
+
+impl VettingResolver {
+    pub fn new(egress: Egress) -> Self {
+        VettingResolver { cache: CachingResolver::default(), egress }
+    }
+}
+
+impl Resolver for VettingResolver {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let found = match (&self.egress.answers, host.parse::<IpAddr>()) {
+            (Some(answers), Err(_)) => {
+                let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
+                let mut out = self.empty();
+                for ip in answers.get(&host).into_iter().flatten().take(16) {
+                    out.push(SocketAddr::new(*ip, port));
+                }
+                if out.is_empty() {
+                    return Err(ureq::Error::HostNotFound);
+                }
+                out
+            }
+            _ => self.cache.resolve(uri, config, timeout)?,
+        };
+        let mut kept = self.empty();
+        let mut refusal = None;
+        for addr in found.iter().copied() {
+            match crate::egress::permitted(addr.ip(), scheme, self.egress.allow_loopback) {
+                Ok(()) => kept.push(addr),
+                Err(rule) => {
+                    refusal.get_or_insert(rule);
+                }
+            }
+        }
+        match refusal {
+            Some(rule) if kept.is_empty() => {
+                tracing::warn!(host = %host, "outbound request blocked by address");
+                Err(ureq::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    Blocked(format!("host {host} was not contacted: {rule}")),
+                )))
+            }
+            _ => Ok(kept),
+        }
+    }
+}
+
+/// An agent with `config` whose lookups go through a [`VettingResolver`].
+pub fn agent(config: Config, egress: Egress) -> ureq::Agent {
+    ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), VettingResolver::new(egress))
 }
 
 #[cfg(test)]

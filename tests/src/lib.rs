@@ -34,7 +34,12 @@ pub fn shared_host() -> &'static ConnectorHost {
 
 /// Load options whose login and Graph endpoints point at a loopback server.
 pub fn options_towards(login_base: &str, graph_base: &str, timeout_ms: Option<u64>) -> LoadOptions {
-    let mut options = LoadOptions { extra_allowed_hosts: vec!["127.0.0.1".into()], timeout_ms, ..Default::default() };
+    let mut options = LoadOptions {
+        extra_allowed_hosts: vec!["127.0.0.1".into()],
+        allow_loopback: true,
+        timeout_ms,
+        ..Default::default()
+    };
     options.config.insert("client_id".into(), PLATFORM_CLIENT_ID.into());
     options.config.insert("login_base_url".into(), login_base.into());
     options.config.insert("graph_base_url".into(), graph_base.into());
@@ -126,6 +131,19 @@ impl Drop for TinyServer {
 /// An HTTP response with a JSON body.
 pub fn json_response(status: u16, body: &str) -> String {
     format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+}
+
+/// A copy of the shipped manifest in `dir`, its module beside it, changed by `edit`.
+pub fn write_manifest(dir: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let text = std::fs::read_to_string(manifest_path()).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let wasm = manifest_path().parent().unwrap().join(m["wasm"]["path"].as_str().unwrap());
+    std::fs::copy(&wasm, dir.join("connector.wasm")).unwrap();
+    m["wasm"]["path"] = "connector.wasm".into();
+    edit(&mut m);
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    path
 }
 
 /// The interface schema `docs/schemas/{name}.json`.

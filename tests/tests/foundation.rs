@@ -143,18 +143,6 @@ fn every_export_refuses_malformed_input_naming_the_field() {
     assert!(shared_host().call("describe", &json!({})).unwrap().is_ok());
 }
 
-fn write_manifest(dir: &std::path::Path, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(manifest_path()).unwrap();
-    let mut m: Value = serde_json::from_str(&text).unwrap();
-    let wasm = manifest_path().parent().unwrap().join(m["wasm"]["path"].as_str().unwrap());
-    std::fs::copy(&wasm, dir.join("connector.wasm")).unwrap();
-    m["wasm"]["path"] = json!("connector.wasm");
-    edit(&mut m);
-    let path = dir.join("manifest.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
-    path
-}
-
 fn refusal(path: &std::path::Path) -> String {
     match ConnectorHost::load(path, &LoadOptions::default()) {
         Ok(_) => panic!("{} was accepted", path.display()),
@@ -397,7 +385,7 @@ fn a_remembered_answer_is_the_answer() {
 /// The cache entries under `dir` (wasmtime keeps them in `modules/<its version>/`), with what
 /// the cache's worker recorded about each (`.stats`: uses and compression level), largest first.
 fn cache_entries(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir.join("modules"))
+    let mut entries: Vec<_> = std::fs::read_dir(dir.join(host_harness::cache::ENTRIES_DIR).join("modules"))
         .into_iter()
         .flatten()
         .flat_map(|version| std::fs::read_dir(version.unwrap().path()).unwrap())

@@ -73,7 +73,7 @@ fn read_or_create(path: &Path) -> Result<Vec<u8>, KeyError> {
             // half-written key, and two processes starting at once agree on one key.
             let key = random_bytes::<32>();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(failed("create the directory of", path))?;
+                crate::files::create_private_dir(dir).map_err(failed("create the directory of", path))?;
             }
             let tmp = path.with_extension(format!("key.{}.tmp", std::process::id()));
             use std::io::Write;

@@ -73,7 +73,7 @@ pub enum StateError {
 pub enum StoreError {
     #[error("store: {0}")]
     Database(#[from] rusqlite::Error),
-    #[error("store: cannot create {}: {source}", .path.display())]
+    #[error("store: cannot create or protect {}: {source}", .path.display())]
     Directory {
         path: PathBuf,
         #[source]

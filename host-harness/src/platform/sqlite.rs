@@ -11,6 +11,7 @@ use super::crypto::Sealer;
 use super::error::{PlatformError, StoreError};
 use super::store::{Pending, PendingSecrets, Record, Secrets, Status, Store};
 use super::writer::Writer;
+use crate::files;
 
 /// A connection's row, secrets sealed.
 struct Row {
@@ -83,17 +84,28 @@ fn column<T: DeserializeOwned>(what: &'static str, owner: &str, text: Option<Str
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path`; the key file sits beside it unless
-    /// `CONNECTOR_HOST_KEY` is set.
+    /// `CONNECTOR_HOST_KEY` is set. A directory it creates is 0700; the database and its WAL
+    /// and SHM files are 0600 (an older store's are tightened).
     pub fn open(path: &Path) -> Result<SqliteStore, PlatformError> {
+        let failed = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Directory { path, source }
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory { path: dir.to_path_buf(), source })?;
+            files::create_private_dir(dir).map_err(failed(dir))?;
         }
+        files::create_private_file(path).map_err(failed(path))?;
         let sealer = Sealer::load(&path.with_extension("key"))?;
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            files::restrict(Path::new(&file), 0o600).map_err(failed(Path::new(&file)))?;
+        }
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Writer::new(conn),
