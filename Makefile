@@ -19,7 +19,7 @@ WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt
                $(foreach c,$(HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3') \
                --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
-.PHONY: all setup build wasm host pin demo test lint fmt clippy unit bench fuzz clean install install-check
+.PHONY: browser all setup build wasm host pin demo serve test lint fmt clippy unit bench fuzz clean install install-check
 
 FUZZ_SECONDS ?= 60
 # One target per export of the interface's table (`connector-host exports`); a test holds
@@ -29,6 +29,14 @@ all: build
 
 setup:
 	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
+
+# The panel's browser test drives Debian's Chromium through chromium-driver (never a browser
+# build of its own); installed when missing (CI runs as root).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium chromium-driver; \
+	  else echo "the panel's browser test needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver, as root)"; exit 1; fi; \
+	fi
 
 wasm: setup
 	$(CARGO) build -p entra-id-connector --release --target $(WASM_TARGET) $(WASM_FLAGS)
@@ -49,6 +57,12 @@ build: pin
 demo: build
 	$(HOST) demo
 
+# The platform as a service against the embedded mock, its store under target/ (Ctrl-C stops it).
+SERVE_STORE ?= target/serve/connections.db
+serve: build
+	@$(HOST) api-keys list --store $(SERVE_STORE) 2>/dev/null | grep -q active || $(HOST) api-keys create make-serve --store $(SERVE_STORE)
+	$(HOST) serve --mock --store $(SERVE_STORE)
+
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
@@ -56,7 +70,7 @@ lint: setup
 
 # Tests run in the release profile so the host's dependencies are compiled once for both
 # the binary and the tests.
-unit: build
+unit: build browser
 	@mkdir -p target
 	set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test-output.log

@@ -2,7 +2,8 @@
 //! whole flows, judged against the budgets (`budgets.rs`), reported in
 //! `target/bench-report.json` and a table. Exits 1 when a budget is missed.
 //!
-//! `connector-bench flows [workers] [seconds]` runs the flows alone.
+//! `connector-bench flows [workers] [seconds]` runs the flows alone; `connector-bench serve
+//! [clients] [connections] [seconds]` puts `connector-host serve` under load (`serve.rs`).
 
 mod budgets;
 mod clients;
@@ -14,6 +15,7 @@ mod inputs;
 mod measure;
 mod report;
 mod rows;
+mod serve;
 
 use entra_id_connector::secret::Secret;
 use entra_id_connector::settings::Platform as ConnectorPlatform;
@@ -43,6 +45,10 @@ fn peak_rss() -> u64 {
 fn run() -> i32 {
     let mock = MockEntra::start().expect("the mock starts");
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        let n = |i: usize, d: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+        return serve::run(n(1, 200) as usize, n(2, 1000) as usize, n(3, 30));
+    }
     if args.first().map(String::as_str) == Some("flows") {
         let workers = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(8);
         let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4.0);

@@ -3,3 +3,4 @@
 
 pub mod cli;
 pub mod mock_idp;
+pub mod serve;

@@ -94,7 +94,7 @@ pub struct ConnectArgs {
     pub common: Common,
 }
 
-fn default_store() -> PathBuf {
+pub fn default_store() -> PathBuf {
     let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     base.join(".local/share/connector-host/connections.db")
 }
@@ -106,7 +106,7 @@ fn load_host(common: &Common, mock_url: Option<&str>) -> Result<ConnectorHost, C
     Ok(ConnectorHost::load(&manifest, &options)?)
 }
 
-fn platform(common: &Common, mock_url: Option<&str>, redirect_uri: &str) -> Result<Platform, CliError> {
+pub fn platform(common: &Common, mock_url: Option<&str>, redirect_uri: &str) -> Result<Platform, CliError> {
     let host = Arc::new(load_host(common, mock_url.or(common.mock_url.as_deref()))?);
     let store = SqliteStore::open(&common.store.clone().unwrap_or_else(default_store))?;
     Ok(Platform::new(host, store, redirect_uri, system_clock())?)

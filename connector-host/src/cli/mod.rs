@@ -1,5 +1,6 @@
 //! The command line of `connector-host`.
 
+mod api_keys;
 mod connections;
 mod demo;
 mod locate;
@@ -17,7 +18,12 @@ use host_harness::conformance::IdentityProvider;
 use host_harness::error::{parse_envelope, HostError};
 use host_harness::{manifest, ConnectorHost, LoadOptions};
 
-pub use connections::connection_table;
+pub use connections::{connection_table, default_store, Common};
+
+/// The manifest given, or found as `connector-host --help` says.
+pub fn locate_manifest(given: Option<&Path>) -> Result<PathBuf, HostError> {
+    locate::manifest(given)
+}
 pub use locate::MANIFEST_ENV;
 
 #[derive(Parser)]
@@ -68,6 +74,16 @@ pub enum Command {
     Connections {
         #[command(subcommand)]
         command: connections::ConnectionsCommand,
+        #[command(flatten)]
+        common: connections::Common,
+    },
+    /// Serve the platform: the HTTP API under /api/v1 (OpenAPI at /api/v1/openapi.json), the
+    /// OAuth callback, health checks, and keep-alive on a schedule.
+    Serve(crate::serve::ServeArgs),
+    /// Make, list and revoke the API keys of `serve`.
+    ApiKeys {
+        #[command(subcommand)]
+        command: api_keys::ApiKeysCommand,
         #[command(flatten)]
         common: connections::Common,
     },
@@ -265,6 +281,8 @@ fn run(command: Command) -> Result<u8, CliError> {
         Command::Connect(args) => connections::connect(args),
         Command::Connections { command, common } => connections::run(command, common),
         Command::Keepalive { common } => connections::keepalive(common),
+        Command::Serve(args) => crate::serve::run(args),
+        Command::ApiKeys { command, common } => api_keys::run(command, common),
         Command::Conformance { manifest, idp, client_id, json } => {
             conformance(&locate::manifest(manifest.as_deref())?, &idp, client_id.as_deref(), json)
         }

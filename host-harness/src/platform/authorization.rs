@@ -25,6 +25,8 @@ pub struct AuthorizationStart {
 /// What the platform shows once connected.
 #[derive(Debug, Clone)]
 pub struct Connected {
+    /// The connection's name.
+    pub name: String,
     pub summary: String,
     pub test: Option<TestResult>,
     pub test_error: Option<ConnectorError>,
@@ -140,7 +142,9 @@ impl Platform {
         let r = self.store.get(name)?;
         let settings: Settings = r.full_settings();
         match self.host.v1().test_connection(&TestConnectionInput { settings, access_token: Secret::new(token) })? {
-            Ok(t) => Ok(Connected { summary: t.summary.clone(), test: Some(t), test_error: None }),
+            Ok(t) => {
+                Ok(Connected { name: name.to_string(), summary: t.summary.clone(), test: Some(t), test_error: None })
+            }
             Err(e) => {
                 self.mark_failure(name, &e)?;
                 Err(e.into())

@@ -13,6 +13,7 @@
 //! Generic: it knows the connector only through interface v1.
 
 mod api;
+mod api_keys;
 mod authorization;
 pub mod callback;
 pub mod clock;
@@ -39,7 +40,7 @@ pub use clock::{random_token, system_clock, unix_now, Clock};
 pub use error::{KeyError, PlatformError, StateError, StoreError};
 pub use keepalive::KeepaliveOutcome;
 pub use sqlite::SqliteStore;
-pub use store::{Pending, PendingSecrets, Record, Secrets, Status, Store};
+pub use store::{ApiKey, Pending, PendingSecrets, Record, Secrets, Status, Store};
 
 /// A pending authorization lives this long, and is used once.
 pub const PENDING_TTL_SECS: i64 = 600;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::crypto::Sealer;
 use super::error::{PlatformError, StoreError};
-use super::store::{Pending, PendingSecrets, Record, Secrets, Status, Store};
+use super::store::{ApiKey, Pending, PendingSecrets, Record, Secrets, Status, Store};
 use super::writer::Writer;
 use crate::files;
 
@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS connections (
     updated_at INTEGER NOT NULL,
     last_refresh_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
 CREATE TABLE IF NOT EXISTS pending (
     state_hash TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -111,6 +118,28 @@ impl SqliteStore {
             writer: Writer::new(conn),
             readers: std::sync::Mutex::new(Vec::new()),
             sealer,
+        })
+    }
+
+    /// API keys matching `filter` (a WHERE clause with one parameter), oldest first.
+    fn api_keys_where(&self, filter: &'static str, arg: &str) -> Result<Vec<ApiKey>, PlatformError> {
+        let arg = arg.to_string();
+        self.read(move |db| {
+            let sql =
+                format!("SELECT id, name, hash, created_at, revoked_at FROM api_keys {filter} ORDER BY created_at, id");
+            let mut st = db.prepare_cached(&sql).map_err(db_err)?;
+            let rows = st
+                .query_map(params![arg], |r| {
+                    Ok(ApiKey {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        hash: r.get(2)?,
+                        created_at: r.get(3)?,
+                        revoked_at: r.get(4)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
         })
     }
 
@@ -165,6 +194,36 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn commits(&self) -> u64 {
         self.writer.commits()
+    }
+
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), PlatformError> {
+        let k = key.clone();
+        self.writer.write(move |db| {
+            db.prepare_cached(
+                "INSERT INTO api_keys (id, name, hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![k.id, k.name, k.hash, k.created_at, k.revoked_at]))
+            .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn api_key(&self, id: &str) -> Result<Option<ApiKey>, PlatformError> {
+        Ok(self.api_keys_where("WHERE id=?1", id)?.pop())
+    }
+
+    fn api_keys(&self) -> Result<Vec<ApiKey>, PlatformError> {
+        self.api_keys_where("WHERE ?1 = ?1", "")
+    }
+
+    fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool, PlatformError> {
+        let id = id.to_string();
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("UPDATE api_keys SET revoked_at=?2 WHERE id=?1 AND revoked_at IS NULL")
+                .and_then(|mut st| st.execute(params![id, at]))
+                .map_err(db_err)
+        })?;
+        Ok(n == 1)
     }
 
     fn insert(&self, r: &Record) -> Result<(), PlatformError> {

@@ -108,6 +108,17 @@ pub struct PendingSecrets {
     pub nonce: Option<String>,
 }
 
+/// An API key of the platform: its public id and name, and the SHA-256 of its secret part
+/// (the key itself is shown once and never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub hash: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
 /// The durable store of connections. Every method is one transaction; `insert` refuses a name
 /// in use ([`PlatformError::NameTaken`]), `update`, `get` and `delete` an unknown one
 /// ([`PlatformError::NotFound`]).
@@ -128,4 +139,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn expire_pending(&self, cutoff: i64) -> Result<usize, PlatformError>;
     /// Transactions committed so far (for reports; fewer than the changes when they share them).
     fn commits(&self) -> u64;
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), PlatformError>;
+    fn api_key(&self, id: &str) -> Result<Option<ApiKey>, PlatformError>;
+    /// Every key, revoked ones included, oldest first.
+    fn api_keys(&self) -> Result<Vec<ApiKey>, PlatformError>;
+    /// Marks the key revoked at `at`; false when there is no such key.
+    fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool, PlatformError>;
 }

@@ -1,0 +1,179 @@
+// The panel's one script (the pages' Content-Security-Policy allows no inline script).
+(function () {
+  'use strict';
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+  var CHANNEL = 'connector-host-signin';
+
+  function send(method, url, body) {
+    var init = { method: method, headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin' };
+    if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+    return fetch(url, init).then(function (r) {
+      if (r.status === 204) return { ok: true, body: null };
+      return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+    });
+  }
+  function text(el, s) { if (el) el.textContent = s || ''; }
+  function connectionUrl(name) { return '/connections/' + encodeURIComponent(name); }
+
+  // Sign-in results from the window the click opened (BroadcastChannel: the window may have
+  // lost its opener; postMessage only from this origin).
+  function onSignIn(handler) {
+    var done = false;
+    function take(msg) {
+      if (done || !msg || msg.kind !== 'connector-host-signin') return;
+      done = true;
+      handler(msg);
+    }
+    try { new BroadcastChannel(CHANNEL).onmessage = function (e) { take(e.data); }; } catch (e) {}
+    window.addEventListener('message', function (e) { if (e.origin === window.location.origin) take(e.data); });
+  }
+
+  // The window is opened in the click itself, before any request: pop-up blockers allow that.
+  function openSignInWindow() {
+    return window.open('about:blank', 'connector-host-signin', 'popup,width=520,height=720');
+  }
+
+  function pickers() {
+    document.querySelectorAll('.picker').forEach(function (picker) {
+      var available = picker.querySelector('.available');
+      var chosen = picker.querySelector('.chosen');
+      var filter = picker.querySelector('.filter');
+      function has(value) { return Array.prototype.some.call(chosen.options, function (o) { return o.value === value; }); }
+      function add(options) {
+        options.forEach(function (o) { if (!o.hidden && !has(o.value)) chosen.add(new Option(o.value, o.value)); });
+      }
+      picker.querySelector('.add-all').addEventListener('click', function () { add(Array.prototype.slice.call(available.options)); });
+      picker.querySelector('.add').addEventListener('click', function () { add(Array.prototype.slice.call(available.selectedOptions)); });
+      picker.querySelector('.remove').addEventListener('click', function () {
+        Array.prototype.slice.call(chosen.selectedOptions).forEach(function (o) { o.remove(); });
+      });
+      filter.addEventListener('input', function () {
+        var q = filter.value.toLowerCase();
+        Array.prototype.forEach.call(available.options, function (o) { o.hidden = q !== '' && o.text.toLowerCase().indexOf(q) < 0; });
+      });
+      var fetchButton = picker.querySelector('.fetch');
+      if (fetchButton) fetchButton.addEventListener('click', function () {
+        fetch('/panel/api/scopes', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (list) {
+          available.innerHTML = '';
+          (list.scopes || []).forEach(function (s) {
+            if (s.kind === 'application') return;
+            var o = new Option(s.value + ': ' + s.description, s.value);
+            available.add(o);
+          });
+          text(picker.querySelector('.source'), list.source === 'live' ? 'Live from Microsoft Graph' : 'Built-in catalog');
+          filter.dispatchEvent(new Event('input'));
+        });
+      });
+    });
+  }
+
+  function settingsOf(form) {
+    var settings = {};
+    form.querySelectorAll('.setting').forEach(function (s) {
+      var key = s.dataset.key;
+      var chosen = s.querySelector('select.chosen');
+      if (chosen) { settings[key] = Array.prototype.map.call(chosen.options, function (o) { return o.value; }); return; }
+      var input = s.querySelector('input, select');
+      if (input && input.value !== '') settings[key] = input.value;
+    });
+    return settings;
+  }
+
+  function createPage() {
+    var form = document.getElementById('create');
+    if (!form) return;
+    pickers();
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });
+      text(document.getElementById('form-error'), '');
+      var popup = openSignInWindow();
+      var blocked = document.getElementById('popup-blocked');
+      blocked.hidden = !!popup;
+      var settings = settingsOf(form);
+      onSignIn(function (msg) {
+        if (msg.ok && msg.name) { window.location.href = connectionUrl(msg.name) + '?signed_in=1'; }
+        else { text(document.getElementById('form-error'), msg.text); }
+      });
+      send('POST', '/panel/api/connections', { settings: settings }).then(function (r) {
+        if (!r.ok) {
+          if (popup) popup.close();
+          var err = (r.body && r.body.error) || {};
+          var key = (err.field || '').replace(/^settings\./, '').replace(/\[.*$/, '');
+          var target = document.getElementById('error-' + key) || document.getElementById('form-error');
+          text(target, err.message + (err.remedy ? ' ' + err.remedy : ''));
+          return;
+        }
+        if (popup) { popup.location.href = r.body.url; }
+        else { document.getElementById('same-window').href = r.body.url; }
+      });
+    });
+  }
+
+  function showTest(result) {
+    var box = document.getElementById('test-result');
+    box.innerHTML = '';
+    var summary = document.createElement('p');
+    summary.id = 'test-summary';
+    summary.textContent = result.summary;
+    box.appendChild(summary);
+    var t = result.test || {};
+    var granted = t.granted_scopes || [];
+    var list = document.createElement('ul');
+    list.id = 'scopes';
+    (t.requested_scopes || []).forEach(function (s) {
+      var li = document.createElement('li');
+      var missing = (t.missing_scopes || []).indexOf(s) >= 0;
+      li.className = missing ? 'missing' : 'granted';
+      li.textContent = s + (missing ? ': not granted' : ': granted');
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    if (granted.length) {
+      var g = document.createElement('p');
+      g.id = 'granted';
+      g.textContent = 'Granted: ' + granted.join(', ');
+      box.appendChild(g);
+    }
+  }
+
+  function showError(body) {
+    var err = (body && body.error) || {};
+    var support = err.classification && err.classification.support ? Object.keys(err.classification.support).map(function (k) { return k + ' ' + err.classification.support[k]; }).join(', ') : '';
+    text(document.getElementById('action-result'), (err.message || '') + ' ' + (err.remedy || '') + (support ? ' Support: ' + support : ''));
+  }
+
+  function connectionPage() {
+    var section = document.getElementById('connection');
+    if (!section) return;
+    var name = section.dataset.name;
+    var base = '/panel/api/connections/' + encodeURIComponent(name);
+    function test() {
+      text(document.getElementById('action-result'), 'Testing...');
+      send('POST', base + '/test').then(function (r) {
+        if (r.ok) { text(document.getElementById('action-result'), ''); showTest(r.body); } else { showError(r.body); }
+      });
+    }
+    function signIn(path) {
+      var popup = openSignInWindow();
+      onSignIn(function (msg) { window.location.href = connectionUrl(name) + (msg.ok ? '?signed_in=1' : ''); });
+      send('POST', base + path).then(function (r) {
+        if (!r.ok) { if (popup) popup.close(); showError(r.body); return; }
+        if (popup) popup.location.href = r.body.url; else window.location.href = r.body.url;
+      });
+    }
+    document.getElementById('test').addEventListener('click', test);
+    document.getElementById('refresh').addEventListener('click', function () {
+      send('POST', base + '/refresh').then(function (r) { if (r.ok) window.location.reload(); else showError(r.body); });
+    });
+    document.getElementById('reauthorize').addEventListener('click', function () { signIn('/authorize'); });
+    document.getElementById('admin-consent').addEventListener('click', function () { signIn('/admin-consent'); });
+    document.getElementById('delete').addEventListener('click', function () {
+      if (!window.confirm('Delete the connection ' + name + '? Flows that use it will stop.')) return;
+      send('DELETE', base).then(function (r) { if (r.ok) window.location.href = '/'; else showError(r.body); });
+    });
+    if (window.location.search.indexOf('signed_in=1') >= 0) test();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () { createPage(); connectionPage(); });
+})();

@@ -1,0 +1,65 @@
+//! `connector-host api-keys create NAME | list | revoke ID`: the keys of the platform's HTTP API.
+//! A new key is printed once; the store keeps only its hash.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::connections::{platform, Common};
+use super::CliError;
+
+#[derive(Subcommand)]
+pub enum ApiKeysCommand {
+    /// Make a key named NAME and print it (once: it is not stored, only its hash).
+    Create { name: String },
+    /// Every key: id, name, when made, whether revoked (never the key).
+    List,
+    /// Revoke the key with this id (the 12 characters after `chk_`).
+    Revoke { id: String },
+}
+
+pub fn run(command: ApiKeysCommand, common: Common) -> Result<u8, CliError> {
+    let p = platform(&common, None, "http://localhost:8400/callback")?;
+    match command {
+        ApiKeysCommand::Create { name } => {
+            let (key, secret) = p.create_api_key(&name)?;
+            if common.json {
+                println!("{}", json!({"id": key.id, "name": key.name, "key": secret.expose()}));
+            } else {
+                println!(
+                    "API key {:?} (id {}); give it as `Authorization: Bearer <key>`. It is shown only now:",
+                    key.name, key.id
+                );
+                println!("{}", secret.expose());
+            }
+            Ok(0)
+        }
+        ApiKeysCommand::List => {
+            let keys = p.store.api_keys()?;
+            if common.json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(
+                        |k| json!({"id": k.id, "name": k.name, "created_at": k.created_at, "revoked_at": k.revoked_at}),
+                    )
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("  {:<14} {:<32} {:<12} STATUS", "ID", "NAME", "CREATED");
+                for k in keys {
+                    let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("  {:<14} {:<32} {:<12} {status}", k.id, k.name, k.created_at);
+                }
+            }
+            Ok(0)
+        }
+        ApiKeysCommand::Revoke { id } => {
+            if p.revoke_api_key(&id)? {
+                println!("revoked API key {id}");
+                Ok(0)
+            } else {
+                eprintln!("connector-host: no active API key with id {id:?}");
+                Ok(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The panel: the web pages a person uses (Connections, Create connection, a connection's page)
+//! and the JSON routes their script calls. Signed in by a one-time link; every state-changing
+//! request carries the session's CSRF token and an Origin of this server.
+
+mod pages;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use connector_interface::io::ListScopesInput;
+use connector_interface::{AdminConsentUrlInput, DescribeInput};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use self::sessions::{Session, Sessions, COOKIE};
+use super::api::{blocking, ApiResult, ConnectionView};
+use super::errors::ApiError;
+use super::AppState;
+
+const PANEL_JS: &str = include_str!("../../../assets/panel.js");
+const CALLBACK_JS: &str = include_str!("../../../assets/callback.js");
+const PANEL_CSS: &str = include_str!("../../../assets/panel.css");
+
+/// The panel's own content-security policy: its script and style files, nothing inline, no
+/// frames; the sign-in window is opened by script, not framed.
+const PAGE_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The session of a request, when its cookie names a live one.
+fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    state.sessions.session(cookie_value(headers, COOKIE)?)
+}
+
+/// Whether `Origin` (or, without it, `Referer`) is this server.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or_default();
+    let origin = origin.trim_end_matches('/');
+    !host.is_empty()
+        && (origin == format!("http://{host}")
+            || origin.starts_with(&format!("http://{host}/"))
+            || origin == format!("https://{host}")
+            || origin.starts_with(&format!("https://{host}/")))
+}
+
+/// Pages need a session; state-changing routes also its CSRF token and this server's Origin.
+async fn require_session(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let Some(session) = session_of(&state, request.headers()) else {
+        return if request.uri().path().starts_with("/panel/api/") {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Sign in to the panel with the link `serve` printed.",
+            )
+            .into_response()
+        } else {
+            (StatusCode::UNAUTHORIZED, Html(pages::signed_out())).into_response()
+        };
+    };
+    if request.method() != Method::GET {
+        let token = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !Sessions::csrf_ok(&session, token) || !same_origin(request.headers()) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "The request lacks this page's CSRF token or comes from another origin.",
+            )
+            .into_response();
+        }
+    }
+    request.extensions_mut().insert(session);
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    response
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    token: String,
+}
+
+/// The one-time link: a session cookie, then the Connections page.
+async fn sign_in(State(state): State<Arc<AppState>>, Query(q): Query<SignIn>) -> Response {
+    match state.sessions.sign_in(&q.token) {
+        Some(id) => {
+            let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/");
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        None => (StatusCode::UNAUTHORIZED, Html(pages::signed_out())).into_response(),
+    }
+}
+
+fn session(request_session: Option<axum::Extension<Session>>) -> String {
+    request_session.map(|s| s.0.csrf).unwrap_or_default()
+}
+
+async fn list_page(State(s): State<Arc<AppState>>, ext: Option<axum::Extension<Session>>) -> ApiResult<Html<String>> {
+    let (records, now) = blocking(&s, |p| {
+        let records = p.store.names()?.iter().map(|n| p.store.get(n)).collect::<Result<Vec<_>, _>>()?;
+        Ok((records, p.now()))
+    })
+    .await?;
+    Ok(Html(pages::page("Connections", &session(ext), &pages::connections(&records, now))))
+}
+
+async fn new_page(State(s): State<Arc<AppState>>, ext: Option<axum::Extension<Session>>) -> ApiResult<Html<String>> {
+    let d = blocking(&s, |p| Ok(p.host.v1().describe(&DescribeInput::default())??)).await?;
+    Ok(Html(pages::page("Create connection", &session(ext), &pages::create_form(&d))))
+}
+
+async fn connection_page(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    ext: Option<axum::Extension<Session>>,
+) -> ApiResult<Html<String>> {
+    let r = blocking(&s, move |p| p.store.get(&name)).await?;
+    Ok(Html(pages::page(&r.name, &session(ext), &pages::connection(&r))))
+}
+
+#[derive(Deserialize)]
+struct ScopesQuery {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// "Fetch data": the live catalog with a connection's token when it has one, else the
+/// connector's built-in one; the answer says which.
+async fn scopes(State(s): State<Arc<AppState>>, Query(q): Query<ScopesQuery>) -> ApiResult<Json<Value>> {
+    let list = blocking(&s, move |p| {
+        let token = q.name.as_deref().and_then(|n| p.access_token(n).ok());
+        Ok(p.host.v1().list_scopes(&ListScopesInput {
+            settings: None,
+            access_token: token.map(connector_interface::Secret::new),
+        })??)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(list).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+struct Create {
+    settings: Value,
+}
+
+/// Save and authorize: the connection is created (field errors come back by field) and the
+/// sign-in URL is answered for the window the click opened.
+async fn save_and_authorize(State(s): State<Arc<AppState>>, Json(body): Json<Create>) -> ApiResult<Json<Value>> {
+    let (view, url) = blocking(&s, move |p| {
+        let r = p.create(&body.settings)?;
+        let start = p.begin_authorization(&r.name)?;
+        Ok((ConnectionView::from(&r), start.url))
+    })
+    .await?;
+    Ok(Json(json!({"connection": view, "url": url})))
+}
+
+async fn reauthorize(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let url = blocking(&s, move |p| Ok(p.begin_authorization(&name)?.url)).await?;
+    Ok(Json(json!({"url": url})))
+}
+
+async fn admin_consent(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let url = blocking(&s, move |p| {
+        let r = p.store.get(&name)?;
+        let out = p.host.v1().admin_consent_url(&AdminConsentUrlInput {
+            settings: r.full_settings(),
+            redirect_uri: p.redirect_uri.clone(),
+            state: host_harness::platform::random_token(24),
+        })??;
+        Ok(out.url)
+    })
+    .await?;
+    Ok(Json(json!({"url": url})))
+}
+
+async fn test(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let c = blocking(&s, move |p| p.test(&name)).await?;
+    Ok(Json(json!({"summary": c.summary, "test": c.test})))
+}
+
+async fn refresh(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<ConnectionView>> {
+    let r = blocking(&s, move |p| p.refresh(&name)).await?;
+    Ok(Json(ConnectionView::from(&r)))
+}
+
+async fn delete(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    blocking(&s, move |p| p.store.delete(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    let guarded = Router::new()
+        .route("/", get(list_page))
+        .route("/connections/new", get(new_page))
+        .route("/connections/{name}", get(connection_page))
+        .route("/panel/api/scopes", get(scopes))
+        .route("/panel/api/connections", post(save_and_authorize))
+        .route("/panel/api/connections/{name}", axum::routing::delete(delete))
+        .route("/panel/api/connections/{name}/authorize", post(reauthorize))
+        .route("/panel/api/connections/{name}/admin-consent", post(admin_consent))
+        .route("/panel/api/connections/{name}/test", post(test))
+        .route("/panel/api/connections/{name}/refresh", post(refresh))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_session));
+    Router::new()
+        .merge(guarded)
+        .route("/signin", get(sign_in))
+        .route("/panel/panel.js", get(|| async { asset(PANEL_JS, "text/javascript; charset=utf-8") }))
+        .route("/panel/callback.js", get(|| async { asset(CALLBACK_JS, "text/javascript; charset=utf-8") }))
+        .route("/panel/panel.css", get(|| async { asset(PANEL_CSS, "text/css; charset=utf-8") }))
+}
+
+pub use pages::callback as callback_page;

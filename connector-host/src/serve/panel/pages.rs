@@ -1,0 +1,226 @@
+//! The panel's pages, rendered on the server from what the platform and the connector say
+//! (`describe` makes the "Create connection" form of any interface v1 connector). Every value is
+//! escaped; the pages carry no inline script (their Content-Security-Policy allows only the
+//! panel's own script file), and never a secret: a secret setting is write-only.
+
+use connector_interface::{Description, Setting, SettingKind};
+use host_harness::platform::{Record, Status};
+
+use crate::serve::api::escape;
+
+/// A whole page: the layout around `body`, with the session's CSRF token for the script.
+pub fn page(title: &str, csrf: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} · connector-host</title>\
+         <meta name=\"csrf-token\" content=\"{c}\"><link rel=\"stylesheet\" href=\"/panel/panel.css\">\
+         <script src=\"/panel/panel.js\" defer></script></head><body>\
+         <header><a href=\"/\">Connections</a> · <a href=\"/connections/new\">Create connection</a></header>\
+         <main><h1>{t}</h1>{body}</main></body></html>",
+        t = escape(title),
+        c = escape(csrf),
+    )
+}
+
+/// A page for a person who is not signed in (no script, no data).
+pub fn signed_out() -> String {
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · connector-host</title></head>\
+     <body><h1>Sign in</h1><p>Open the one-time sign-in link that <code>connector-host serve</code> printed \
+     when it started.</p></body></html>"
+        .to_string()
+}
+
+fn status_words(s: Status) -> &'static str {
+    match s {
+        Status::PendingAuthorization => "Waiting for sign-in",
+        Status::Connected => "Connected",
+        Status::NeedsReauthorization => "Needs sign-in again",
+        Status::NeedsAttention => "Needs attention",
+    }
+}
+
+fn path_segment(name: &str) -> String {
+    form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// The Connections list.
+pub fn connections(records: &[Record], now: i64) -> String {
+    if records.is_empty() {
+        return "<p id=\"empty\">No connection yet. <a href=\"/connections/new\">Create connection</a></p>".into();
+    }
+    let mut rows = String::new();
+    for r in records {
+        let who = r
+            .identity
+            .as_ref()
+            .map(|i| format!("{} ({})", i.username.clone().or(i.app_id.clone()).unwrap_or_default(), i.tenant_id));
+        let token = match r.expires_at {
+            Some(e) if e > now => format!("valid {} min", (e - now) / 60),
+            Some(_) => "expired".into(),
+            None => "-".into(),
+        };
+        let failure = r
+            .last_error
+            .as_ref()
+            .map(|e| format!("{} {}", e.message(), e.remediation().unwrap_or_default()))
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td><a class=\"connection\" href=\"/connections/{}\">{}</a></td><td class=\"status\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            path_segment(&r.name),
+            escape(&r.name),
+            status_words(r.status),
+            escape(&who.unwrap_or_else(|| "-".into())),
+            escape(&token),
+            escape(&failure),
+        ));
+    }
+    format!(
+        "<table id=\"connections\"><thead><tr><th>Name</th><th>Status</th><th>Signed in as (tenant)</th><th>Token</th><th>Last failure and what to do</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
+fn field(s: &Setting) -> String {
+    let key = escape(&s.key);
+    let star = if s.required { " *" } else { "" };
+    let input = match s.kind {
+        SettingKind::Text => {
+            let value = s.default.as_ref().and_then(|d| d.as_str()).map(escape).unwrap_or_default();
+            format!("<input type=\"text\" id=\"setting-{key}\" name=\"{key}\" placeholder=\"{value}\">")
+        }
+        // Write-only: never rendered back.
+        SettingKind::Secret => {
+            format!("<input type=\"password\" id=\"setting-{key}\" name=\"{key}\" autocomplete=\"new-password\">")
+        }
+        SettingKind::Select => {
+            let default = s.default.as_ref().and_then(|d| d.as_str()).unwrap_or_default();
+            let options: String = s
+                .options
+                .iter()
+                .flatten()
+                .map(|o| {
+                    let sel = if o.value == default { " selected" } else { "" };
+                    format!("<option value=\"{}\"{sel}>{}</option>", escape(&o.value), escape(&o.label))
+                })
+                .collect();
+            format!("<select id=\"setting-{key}\" name=\"{key}\">{options}</select>")
+        }
+        SettingKind::Multiselect => {
+            let options: String = s
+                .options
+                .iter()
+                .flatten()
+                .map(|o| format!("<option value=\"{}\">{}</option>", escape(&o.value), escape(&o.label)))
+                .collect();
+            let chosen: String = s
+                .default
+                .as_ref()
+                .and_then(|d| d.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .map(|v| format!("<option value=\"{0}\">{0}</option>", escape(v)))
+                .collect();
+            let fetch = s
+                .options_from
+                .as_ref()
+                .map(|_| "<button type=\"button\" class=\"fetch\">Fetch data</button> <span class=\"source\"></span>")
+                .unwrap_or("");
+            format!(
+                "<div class=\"picker\" data-key=\"{key}\"><div>{fetch}<br><input type=\"search\" class=\"filter\" placeholder=\"Filter\">\
+                 <br><select multiple size=\"10\" class=\"available\">{options}</select></div>\
+                 <div class=\"moves\"><button type=\"button\" class=\"add-all\" title=\"Add all\">»</button>\
+                 <button type=\"button\" class=\"add\" title=\"Add the selected\">&gt;</button>\
+                 <button type=\"button\" class=\"remove\" title=\"Remove the selected\">&lt;</button></div>\
+                 <div><select multiple size=\"10\" class=\"chosen\" id=\"setting-{key}\" name=\"{key}\">{chosen}</select></div></div>"
+            )
+        }
+    };
+    format!(
+        "<div class=\"setting\" data-key=\"{key}\"><label for=\"setting-{key}\">{label}{star}</label>{input}\
+         <p class=\"help\">{help}</p><p class=\"field-error\" id=\"error-{key}\"></p></div>",
+        label = escape(&s.label),
+        help = escape(&s.help),
+    )
+}
+
+/// The "Create connection" form, from `describe`.
+pub fn create_form(d: &Description) -> String {
+    let (basic, advanced): (Vec<&Setting>, Vec<&Setting>) = d.settings.iter().partition(|s| !s.advanced);
+    let basic: String = basic.into_iter().map(field).collect();
+    let advanced: String = advanced.into_iter().map(field).collect();
+    format!(
+        "<p>{}</p><form id=\"create\">{basic}<details><summary>Advanced settings</summary>{advanced}</details>\
+         <p id=\"form-error\" class=\"error\"></p><p id=\"popup-blocked\" hidden>The sign-in window was blocked. \
+         <a id=\"same-window\" href=\"#\">Sign in in this window instead</a>.</p>\
+         <button type=\"submit\" id=\"save-and-authorize\">Save and authorize</button></form>",
+        escape(d.description.as_deref().unwrap_or(&d.name)),
+    )
+}
+
+/// One connection: status, who, scopes, the last failure with its remedy and support ids, and
+/// what can be done.
+pub fn connection(r: &Record) -> String {
+    let requested: Vec<String> = r
+        .settings
+        .get("scopes")
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    let who = r.identity.as_ref().map(|i| {
+        format!(
+            "{} in tenant {}",
+            i.username.clone().or(i.display_name.clone()).or(i.app_id.clone()).unwrap_or_default(),
+            i.tenant_id
+        )
+    });
+    let failure = r.last_error.as_ref().map(|e| {
+        let support = e
+            .classification()
+            .map(|c| serde_json::to_value(&c.support).unwrap_or_default())
+            .and_then(|v| v.as_object().cloned())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("<li>{}: <code>{}</code></li>", escape(k), escape(v.as_str().unwrap_or_default())))
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        format!(
+            "<section id=\"failure\"><h2>Last failure</h2><p class=\"message\">{}</p><p class=\"remedy\">{}</p><ul class=\"support\">{support}</ul></section>",
+            escape(e.message()),
+            escape(e.remediation().unwrap_or_default())
+        )
+    });
+    format!(
+        "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}\
+         <p>Requested scopes: <span id=\"requested\">{requested}</span></p><div id=\"test-result\"></div></section>{failure}\
+         <p class=\"actions\"><button type=\"button\" id=\"test\">Test</button> <button type=\"button\" id=\"refresh\">Refresh now</button> \
+         <button type=\"button\" id=\"reauthorize\">Reauthorize</button> <button type=\"button\" id=\"admin-consent\">Grant admin consent</button> \
+         <button type=\"button\" id=\"delete\">Delete</button></p><p id=\"action-result\"></p>",
+        name = escape(&r.name),
+        status = status_words(r.status),
+        who = who.map(|w| format!("<p id=\"who\">Signed in as {}</p>", escape(&w))).unwrap_or_default(),
+        remedy = r
+            .remedy
+            .as_ref()
+            .filter(|_| r.status != Status::Connected)
+            .map(|m| format!("<p id=\"remedy\">{}</p>", escape(m)))
+            .unwrap_or_default(),
+        requested = escape(&requested.join(", ")),
+        failure = failure.unwrap_or_default(),
+    )
+}
+
+/// The page the sign-in window lands on: it tells the panel (BroadcastChannel and postMessage,
+/// through the panel's callback script) and closes itself.
+pub fn callback(ok: bool, name: &str, title: &str, text: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <script src=\"/panel/callback.js\" defer></script></head><body>\
+         <h1>{t}</h1><p id=\"outcome\" data-ok=\"{ok}\" data-name=\"{n}\">{x}</p>\
+         <p>You can close this window and return to the platform.</p></body></html>",
+        t = escape(title),
+        n = escape(name),
+        x = escape(text),
+    )
+}

@@ -1,0 +1,223 @@
+//! The panel in a real headless Chromium, driven over WebDriver (chromedriver and fantoccini):
+//! the seed's story. Sign in to the panel with the printed link; Create connection with a name
+//! and two scopes picked through Fetch data and >; Save and authorize; in the pop-up, Accept at
+//! the mock; the pop-up closes and the panel shows Connected with the granted scopes. A cancelled
+//! consent shows access_denied's message. Screenshots go to target/ui/.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver on a free port; stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (make test installs Debian's chromium and chromium-driver)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1000", format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+fn ui_dir() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target/ui");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(ui_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits until `locator` is there and its text satisfies `ok`; its text.
+async fn wait_text(c: &Client, locator: Locator<'_>, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = c.find(locator).await {
+            if let Ok(t) = e.text().await {
+                if ok(&t) {
+                    return t;
+                }
+            }
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let page = c.source().await.unwrap_or_default();
+            panic!("{locator:?} did not show the expected text; page: {}", &page[..page.len().min(3000)]);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The window that is not `main` (the sign-in pop-up), once it is there.
+async fn popup(c: &Client, main: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
+    let started = Instant::now();
+    loop {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| w != main) {
+            return w;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no sign-in window opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Create connection: a name, the default scope and one more picked with Fetch data and >.
+async fn fill_create_form(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/connections/new")).await.unwrap();
+    c.find(Locator::Id("setting-name")).await.unwrap().send_keys(name).await.unwrap();
+    c.find(Locator::Css(".picker .fetch")).await.unwrap().click().await.unwrap();
+    wait_text(c, Locator::Css(".picker .source"), |t| t.contains("catalog") || t.contains("Live")).await;
+    c.find(Locator::Css(".picker .filter")).await.unwrap().send_keys("User.ReadBasic").await.unwrap();
+    c.find(Locator::Css(".picker .available option[value='User.ReadBasic.All']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(".picker .add")).await.unwrap().click().await.unwrap();
+    let chosen = c.find(Locator::Css(".picker .chosen")).await.unwrap().text().await.unwrap();
+    assert!(chosen.contains("User.Read") && chosen.contains("User.ReadBasic.All"), "{chosen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_story_in_a_real_browser() {
+    let server = Server::start(&[]);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let base = server.signin.split("/signin").next().unwrap().to_string();
+
+    // Without the link, no page.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Sign in").await;
+    c.goto(&server.signin).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+    // The link works once.
+    let again = Server::agent().get(&server.signin).call().unwrap();
+    assert_eq!(again.status().as_u16(), 401);
+
+    fill_create_form(&c, &base, "HR directory").await;
+    shot(&c, "create-connection").await;
+    let main = c.window().await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let signin = popup(&c, &main).await;
+    c.switch_to_window(signin).await.unwrap();
+    let accept = Locator::Css("button[value='accept']");
+    wait_text(&c, accept, |t| t == "Accept").await;
+    shot(&c, "sign-in").await;
+    c.find(accept).await.unwrap().click().await.unwrap();
+    // The callback page tells the panel and closes itself.
+    let started = Instant::now();
+    while c.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the sign-in window did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.switch_to_window(main).await.unwrap();
+    wait_text(&c, Locator::Id("status"), |t| t == "Connected").await;
+    let summary = wait_text(&c, Locator::Id("test-summary"), |t| !t.is_empty()).await;
+    assert!(summary.starts_with("Connected as adele.vance@contoso.onmicrosoft.com in Contoso"), "{summary}");
+    let scopes = wait_text(&c, Locator::Id("scopes"), |t| t.contains("granted")).await;
+    assert!(scopes.contains("User.Read: granted") && scopes.contains("User.ReadBasic.All: granted"), "{scopes}");
+    wait_text(&c, Locator::Id("who"), |t| t.contains("adele.vance")).await;
+    shot(&c, "connected").await;
+
+    // A cancelled consent shows access_denied's message on the form.
+    fill_create_form(&c, &base, "Cancelled").await;
+    let main = c.window().await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let signin = popup(&c, &main).await;
+    c.switch_to_window(signin).await.unwrap();
+    let cancel = Locator::Css("button[value='cancel']");
+    wait_text(&c, cancel, |t| t == "Cancel").await;
+    c.find(cancel).await.unwrap().click().await.unwrap();
+    let started = Instant::now();
+    while c.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the sign-in window did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.switch_to_window(main).await.unwrap();
+    let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    assert!(error.contains("declined") && error.contains("click Accept"), "{error}");
+    shot(&c, "cancelled").await;
+
+    // The Connections page lists both, and a name with markup stays text.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let table = wait_text(&c, Locator::Id("connections"), |t| t.contains("HR directory")).await;
+    assert!(table.contains("Connected") && table.contains("Waiting for sign-in"), "{table}");
+    shot(&c, "connections").await;
+    c.close().await.unwrap();
+}
+
+#[test]
+fn state_changes_need_the_csrf_token_and_this_origin() {
+    let server = Server::start(&[]);
+    // A session, as the browser gets it from the link.
+    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    let r = agent.get(&server.signin).call().unwrap();
+    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let mut page = agent.get(format!("{}/connections/new", server.base)).header("Cookie", &session).call().unwrap();
+    let html = page.body_mut().read_to_string().unwrap();
+    let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(!html.contains("<script>"), "no inline script");
+    let host = server.base.trim_start_matches("http://").to_string();
+    let post = |token: Option<&str>, origin: Option<&str>| {
+        let mut req = agent
+            .post(format!("{}/panel/api/connections", server.base))
+            .header("Cookie", &session)
+            .header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("X-CSRF-Token", t);
+        }
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        req.send(r#"{"settings":{"name":"Forged","scopes":["User.Read"]}}"#).unwrap().status().as_u16()
+    };
+    assert_eq!(post(None, Some(&format!("http://{host}"))), 403, "no CSRF token");
+    assert_eq!(post(Some("forged"), Some(&format!("http://{host}"))), 403, "a wrong token");
+    assert_eq!(post(Some(&csrf), Some("http://evil.example")), 403, "a foreign origin");
+    assert_eq!(post(Some(&csrf), None), 403, "no origin at all");
+    assert_eq!(post(Some(&csrf), Some(&format!("http://{host}"))), 200, "the page's own request");
+    // Without the session cookie, no page and no route.
+    assert_eq!(agent.get(format!("{}/", server.base)).call().unwrap().status().as_u16(), 401);
+}
