@@ -177,11 +177,7 @@ pub async fn refresh(State(s): State<Arc<AppState>>, Path(name): Path<String>) -
         (status = 409, body = super::errors::ErrorBody), (status = 502, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn token(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<TokenAnswer>> {
-    let (token, expires_at) = blocking(&s, move |p| {
-        let t = p.access_token(&name)?;
-        Ok((t, p.store.get(&name)?.expires_at))
-    })
-    .await?;
+    let (token, expires_at) = blocking(&s, move |p| p.access_token_until(&name)).await?;
     Ok(Json(TokenAnswer { access_token: token, token_type: "Bearer".into(), expires_at }))
 }
 

@@ -59,10 +59,15 @@ impl Platform {
     /// A fresh access token: refreshed when it expires within the margin, one refresh at a
     /// time per connection (the others wait and use its result).
     pub fn access_token(&self, name: &str) -> Result<String, PlatformError> {
+        self.access_token_until(name).map(|(token, _)| token)
+    }
+
+    /// [`Platform::access_token`] and when it expires (Unix seconds), from one read of the store.
+    pub fn access_token_until(&self, name: &str) -> Result<(String, Option<i64>), PlatformError> {
         let r = self.store.get(name)?;
         Self::usable(&r)?;
         if let Some(at) = self.fresh(&r) {
-            return Ok(at);
+            return Ok((at, r.expires_at));
         }
         let lock = self.lock_for(name);
         let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -70,7 +75,7 @@ impl Platform {
         let r = self.store.get(name)?;
         Self::usable(&r)?;
         match self.fresh(&r) {
-            Some(at) => Ok(at),
+            Some(at) => Ok((at, r.expires_at)),
             None => self.refresh_locked(r),
         }
     }
@@ -111,7 +116,7 @@ impl Platform {
         })
     }
 
-    fn refresh_locked(&self, mut r: Record) -> Result<String, PlatformError> {
+    fn refresh_locked(&self, mut r: Record) -> Result<(String, Option<i64>), PlatformError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -121,7 +126,7 @@ impl Platform {
                     self.apply_tokens(&mut r, t, false);
                     self.store.update(&r)?;
                     tracing::info!(connection = %r.name, generation = r.generation, "token refreshed");
-                    return Ok(r.secrets.access_token.clone().unwrap_or_default());
+                    return Ok((r.secrets.access_token.clone().unwrap_or_default(), r.expires_at));
                 }
                 Err(e) => match wait_after(attempt, &e) {
                     Some(wait) => {
