@@ -18,11 +18,19 @@ type Text = Cow<'static, str>;
 macro_rules! input {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[derive(Clone, Serialize, Deserialize)]
         #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(deny_unknown_fields)]
         pub struct $name<S = Settings> {
             $($(#[$fdoc])* pub $field: $ty,)*
+        }
+
+        /// Settings carry secret values (a client secret) as plain JSON on the host's side:
+        /// `Debug` names the fields only.
+        impl<S> std::fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), " { ", $(stringify!($field), ": [redacted], ",)* "}"))
+            }
         }
     };
 }
@@ -218,4 +226,26 @@ pub struct TestResult {
     pub requested_scopes: Vec<String>,
     pub missing_scopes: Vec<String>,
     pub summary: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_settings_or_secrets() {
+        let mut settings = Settings::new();
+        settings.insert("client_secret".into(), "s3cr3t-value".into());
+        let input = ExchangeCodeInput {
+            settings,
+            redirect_uri: "https://p.example/cb".into(),
+            code: Secret::new("code-value"),
+            code_verifier: Secret::new("verifier-value"),
+            nonce: None,
+            now: 1,
+        };
+        let d = format!("{input:?}");
+        assert!(!d.contains("s3cr3t") && !d.contains("code-value") && !d.contains("verifier-value"), "{d}");
+        assert!(d.starts_with("ExchangeCodeInput { settings: [redacted]"), "{d}");
+    }
 }

@@ -78,7 +78,8 @@ impl From<&Record> for ConnectionView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// No `Debug`: the settings may hold a client secret.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
     /// The panel's values: `name`, `scopes` and the connector's other settings (secret ones
@@ -103,8 +104,9 @@ pub struct TestAnswer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenAnswer {
     /// The connection's access token, fresh for at least five minutes. The only answer of the
-    /// API that carries a secret.
-    pub access_token: String,
+    /// API that carries a secret (`Debug` shows it redacted).
+    #[schema(value_type = String)]
+    pub access_token: connector_interface::Secret,
     pub token_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -178,7 +180,11 @@ pub async fn refresh(State(s): State<Arc<AppState>>, Path(name): Path<String>) -
     security(("api_key" = [])))]
 pub async fn token(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<TokenAnswer>> {
     let (token, expires_at) = blocking(&s, move |p| p.access_token_until(&name)).await?;
-    Ok(Json(TokenAnswer { access_token: token, token_type: "Bearer".into(), expires_at }))
+    Ok(Json(TokenAnswer {
+        access_token: connector_interface::Secret::new(token),
+        token_type: "Bearer".into(),
+        expires_at,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/classify", tag = "classify",
