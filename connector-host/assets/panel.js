@@ -156,7 +156,11 @@
     }
     function signIn(path) {
       var popup = openSignInWindow();
-      onSignIn(function (msg) { window.location.href = connectionUrl(name) + (msg.ok ? '?signed_in=1' : ''); });
+      onSignIn(function (msg) {
+        // The page reloads to show the new state; the sign-in's own words survive the reload.
+        try { window.sessionStorage.setItem('signin-result', msg.text); } catch (e) {}
+        window.location.href = connectionUrl(name) + (msg.ok ? '?signed_in=1' : '');
+      });
       send('POST', base + path).then(function (r) {
         if (!r.ok) { if (popup) popup.close(); showError(r.body); return; }
         if (popup) popup.location.href = r.body.url; else window.location.href = r.body.url;
@@ -172,8 +176,21 @@
       if (!window.confirm('Delete the connection ' + name + '? Flows that use it will stop.')) return;
       send('DELETE', base).then(function (r) { if (r.ok) window.location.href = '/'; else showError(r.body); });
     });
+    try {
+      var said = window.sessionStorage.getItem('signin-result');
+      window.sessionStorage.removeItem('signin-result');
+      text(document.getElementById('signin-result'), said);
+    } catch (e) {}
     if (window.location.search.indexOf('signed_in=1') >= 0) test();
   }
 
-  document.addEventListener('DOMContentLoaded', function () { createPage(); connectionPage(); });
+  function signOut() {
+    var link = document.getElementById('sign-out');
+    if (link) link.addEventListener('click', function (e) {
+      e.preventDefault();
+      send('POST', '/panel/api/signout').then(function () { window.location.href = '/'; });
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () { signOut(); createPage(); connectionPage(); });
 })();

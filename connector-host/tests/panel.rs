@@ -2,7 +2,9 @@
 //! the seed's story. Sign in to the panel with the printed link; Create connection with a name
 //! and two scopes picked through Fetch data and >; Save and authorize; in the pop-up, Accept at
 //! the mock; the pop-up closes and the panel shows Connected with the granted scopes. A cancelled
-//! consent shows access_denied's message. Screenshots go to target/ui/.
+//! consent shows access_denied's message; an administrator grants admin consent; a blocked
+//! pop-up falls back to the same window; a field error shows beside its field; a connection that
+//! meets Authorization_RequestDenied shows the three roles. Screenshots go to target/ui/.
 
 mod common;
 
@@ -104,6 +106,36 @@ async fn popup(c: &Client, main: &fantoccini::wd::WindowHandle) -> fantoccini::w
     }
 }
 
+/// Waits until the sign-in window has closed itself.
+async fn until_one_window(c: &Client) {
+    let started = Instant::now();
+    while c.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the sign-in window did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// On the mock's consent page: sign in as `user` (a user id; None keeps the default) and click
+/// `decision` ("accept" or "cancel").
+async fn decide(c: &Client, user: Option<&str>, decision: &str) {
+    let button = format!("button[value='{decision}']");
+    wait_text(c, Locator::Css(&button), |t| !t.is_empty()).await;
+    if let Some(id) = user {
+        c.find(Locator::Css(&format!("select[name='user'] option[value='{id}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(&button)).await.unwrap().click().await.unwrap();
+}
+
+/// Makes this page's pop-ups fail, as a blocker does (window.open answers null).
+async fn block_popups(c: &Client) {
+    c.execute("window.open = function () { return null; };", vec![]).await.unwrap();
+}
+
 /// Create connection: a name, the default scope and one more picked with Fetch data and >.
 async fn fill_create_form(c: &Client, base: &str, name: &str) {
     c.goto(&format!("{base}/connections/new")).await.unwrap();
@@ -145,12 +177,8 @@ async fn the_seed_story_in_a_real_browser() {
     shot(&c, "sign-in").await;
     c.find(accept).await.unwrap().click().await.unwrap();
     // The callback page tells the panel and closes itself.
-    let started = Instant::now();
-    while c.windows().await.unwrap().len() > 1 {
-        assert!(started.elapsed() < Duration::from_secs(20), "the sign-in window did not close");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.switch_to_window(main).await.unwrap();
+    until_one_window(&c).await;
+    c.switch_to_window(main.clone()).await.unwrap();
     wait_text(&c, Locator::Id("status"), |t| t == "Connected").await;
     let summary = wait_text(&c, Locator::Id("test-summary"), |t| !t.is_empty()).await;
     assert!(summary.starts_with("Connected as adele.vance@contoso.onmicrosoft.com in Contoso"), "{summary}");
@@ -159,20 +187,33 @@ async fn the_seed_story_in_a_real_browser() {
     wait_text(&c, Locator::Id("who"), |t| t.contains("adele.vance")).await;
     shot(&c, "connected").await;
 
+    // Grant admin consent: an administrator (Megan Bowen) accepts for the tenant in the pop-up.
+    c.find(Locator::Id("admin-consent")).await.unwrap().click().await.unwrap();
+    let consent = popup(&c, &main).await;
+    c.switch_to_window(consent).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t.contains("Accept for your organization")).await;
+    decide(&c, Some(mock_entra::ADMIN_USER_ID), "accept").await;
+    until_one_window(&c).await;
+    c.switch_to_window(main.clone()).await.unwrap();
+    let said = wait_text(&c, Locator::Id("signin-result"), |t| !t.is_empty()).await;
+    assert!(said.contains("An administrator granted this connection's permissions for tenant"), "{said}");
+
+    // Reauthorize with pop-ups blocked: the sign-in runs in this window and comes back to it.
+    block_popups(&c).await;
+    c.find(Locator::Id("reauthorize")).await.unwrap().click().await.unwrap();
+    decide(&c, None, "accept").await;
+    wait_text(&c, Locator::Css("h1"), |t| t == "HR directory").await;
+    wait_text(&c, Locator::Id("test-summary"), |t| t.starts_with("Connected as adele.vance")).await;
+    assert_eq!(c.windows().await.unwrap().len(), 1, "no window was opened");
+
     // A cancelled consent shows access_denied's message on the form.
     fill_create_form(&c, &base, "Cancelled").await;
     let main = c.window().await.unwrap();
     c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
     let signin = popup(&c, &main).await;
     c.switch_to_window(signin).await.unwrap();
-    let cancel = Locator::Css("button[value='cancel']");
-    wait_text(&c, cancel, |t| t == "Cancel").await;
-    c.find(cancel).await.unwrap().click().await.unwrap();
-    let started = Instant::now();
-    while c.windows().await.unwrap().len() > 1 {
-        assert!(started.elapsed() < Duration::from_secs(20), "the sign-in window did not close");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    decide(&c, None, "cancel").await;
+    until_one_window(&c).await;
     c.switch_to_window(main).await.unwrap();
     let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
     assert!(error.contains("declined") && error.contains("click Accept"), "{error}");
@@ -183,6 +224,71 @@ async fn the_seed_story_in_a_real_browser() {
     let table = wait_text(&c, Locator::Id("connections"), |t| t.contains("HR directory")).await;
     assert!(table.contains("Connected") && table.contains("Waiting for sign-in"), "{table}");
     shot(&c, "connections").await;
+    c.close().await.unwrap();
+}
+
+/// A panel whose mock answers every Graph call with 403 Authorization_RequestDenied, signed in
+/// by a link made with `connector-host panel-link` (the one `serve` printed is left unused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_errors_a_blocked_popup_and_the_role_remedy() {
+    let server = Server::start(&["--mock-fault", "graph always status:403"]);
+    let base = server.base.replace("127.0.0.1", "localhost");
+    let out = common::bin().args(["panel-link", "--store", &server.store, "--url", &base, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let link: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(link["link"].as_str().unwrap()).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+
+    // A field error shows beside its field, and the window the click opened is closed again.
+    c.goto(&format!("{base}/connections/new")).await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let error = wait_text(&c, Locator::Id("error-name"), |t| !t.is_empty()).await;
+    assert!(error.to_lowercase().contains("name"), "{error}");
+    until_one_window(&c).await;
+    shot(&c, "field-error").await;
+
+    // A blocked pop-up is named, and the same window is offered instead.
+    fill_create_form(&c, &base, "Directory admin").await;
+    block_popups(&c).await;
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let blocked = wait_text(&c, Locator::Id("popup-blocked"), |t| !t.is_empty()).await;
+    assert!(blocked.contains("blocked"), "{blocked}");
+    let same = c.find(Locator::Id("same-window")).await.unwrap();
+    let started = Instant::now();
+    while !same.attr("href").await.unwrap().unwrap_or_default().contains("/oauth2/v2.0/authorize") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the same-window link never got the sign-in URL");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shot(&c, "popup-blocked").await;
+    same.click().await.unwrap();
+    decide(&c, None, "accept").await;
+
+    // Signed in, but Graph refuses: the classification's message and the three roles.
+    let said = wait_text(&c, Locator::Id("outcome"), |t| !t.is_empty()).await;
+    for role in [
+        "Authorization_RequestDenied",
+        "Global administrator (maximum permissions)",
+        "Privileged authentication administrator",
+        "Authentication administrator (minimum permissions)",
+    ] {
+        assert!(said.contains(role), "{role} in {said}");
+    }
+    c.goto(&format!("{base}/connections/Directory%20admin")).await.unwrap();
+    wait_text(&c, Locator::Id("status"), |t| t == "Needs attention").await;
+    let remedy = wait_text(&c, Locator::Css("#failure .remedy"), |t| !t.is_empty()).await;
+    assert!(remedy.contains("Global administrator (maximum permissions)"), "{remedy}");
+    let support = wait_text(&c, Locator::Css("#failure .support"), |t| !t.is_empty()).await;
+    assert!(support.contains("request"), "support ids to copy: {support}");
+    shot(&c, "role-remedy").await;
+
+    // Sign out: the session ends; the panel asks for a link again.
+    c.find(Locator::Id("sign-out")).await.unwrap().click().await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Sign in").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Sign in").await;
     c.close().await.unwrap();
 }
 

@@ -149,3 +149,84 @@ fn sigterm_stops_the_server_cleanly() {
     let out = bin().args(["connections", "list", "--store", &s.store]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Admin consent through the API: an administrator's consent comes back to the callback with
+/// its state (checked and used once, as a sign-in's); a user without an admin role is refused
+/// by Microsoft and the callback says what to do.
+#[test]
+fn admin_consent_round_trip_through_the_callback() {
+    let s = Server::start(&[]);
+    s.connect("Directory");
+    let (status, v) = s.api("POST", "/api/v1/connections/Directory/admin-consent", None);
+    assert_eq!(status, 200, "{v}");
+    let url = v["url"].as_str().unwrap();
+    assert!(url.contains("/v2.0/adminconsent?"), "{url}");
+    let location = mock_entra::browser::sign_in_redirect(url, Some(mock_entra::ADMIN_USER_ID), true).unwrap();
+    assert!(location.contains("admin_consent=True"), "{location}");
+    let mut page = Server::agent().get(&location).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("An administrator granted this connection&#39;s permissions for tenant"), "{html}");
+    // The same answer again: its state was used.
+    let mut again = Server::agent().get(&location).call().unwrap();
+    assert_eq!(again.status().as_u16(), 400);
+    assert!(again.body_mut().read_to_string().unwrap().contains("already used"));
+    // Adele has no admin role: Microsoft refuses, and the callback says who can consent.
+    let (_, v) = s.api("POST", "/api/v1/connections/Directory/admin-consent", None);
+    let location = mock_entra::browser::sign_in_redirect(v["url"].as_str().unwrap(), None, true).unwrap();
+    let mut page = Server::agent().get(&location).call().unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("Sign-in did not complete") && html.contains("administrator"), "{html}");
+}
+
+/// `--tls-cert`/`--tls-key`: HTTPS with the given certificate, the callback on https, and the
+/// panel's session cookie marked Secure; a wrong file stops the start with an error naming it.
+#[test]
+fn serves_https_with_a_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let s = Server::start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    assert!(s.base.starts_with("https://") && s.signin.starts_with("https://localhost:"), "{} {}", s.base, s.signin);
+    let base = s.base.replace("127.0.0.1", "localhost");
+    let root = ureq::tls::Certificate::from_der(made.cert.der()).to_owned();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[root])).build();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).max_redirects(0).build().into();
+    let mut list = agent
+        .get(format!("{base}/api/v1/connections"))
+        .header("Authorization", format!("Bearer {}", s.key))
+        .call()
+        .unwrap();
+    assert_eq!(list.status().as_u16(), 200, "{}", list.body_mut().read_to_string().unwrap());
+    let signin = agent.get(&s.signin).call().unwrap();
+    let cookie = signin.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    // Plain HTTP on the same port gets no answer.
+    let plain = Server::agent().get(format!("{}/healthz", base.replace("https://", "http://"))).call();
+    assert!(plain.map(|r| r.status().as_u16() != 200).unwrap_or(true), "plain HTTP must not be served");
+
+    // A key that is not a key: the start stops, naming the flag and the file, quoting nothing.
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n").unwrap();
+    let out = bin()
+        .args(["serve", "--mock", "--listen", "127.0.0.1:0", "--store", &s.store])
+        .args(["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("--tls-key") && err.contains("key.pem") && !err.contains("bm90IGEga2V5"), "{err}");
+    let out = bin()
+        .args(["serve", "--mock", "--listen", "127.0.0.1:0", "--store", &s.store])
+        .args(["--tls-cert", key.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls-cert") && err.contains("no CERTIFICATE"), "{err}");
+}

@@ -106,6 +106,12 @@ pub fn fault(state: &Arc<Mutex<State>>, endpoint: Endpoint, f: &Fault) -> Respon
                 (true, 429) => aad_error(now, &aadsts::THROTTLED, &[]),
                 (true, s) => aad_error(now, &aadsts::UNAVAILABLE.with_status(s), &[]),
                 (false, 429) => graph_error(now, 429, "TooManyRequests", "Too many requests."),
+                (false, 403) => graph_error(
+                    now,
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                ),
                 (false, 503) => graph_error(now, 503, "serviceNotAvailable", "The service is temporarily unavailable."),
                 (false, 504) => graph_error(now, 504, "UnknownError", "The gateway timed out."),
                 (false, s) => graph_error(now, s, "generalException", "An error occurred."),

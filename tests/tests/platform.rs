@@ -271,3 +271,44 @@ fn app_only_connections_get_new_tokens() {
     assert_eq!(s.world.mock.requests_to(Endpoint::Token).last().unwrap().form["grant_type"], "client_credentials");
     assert!(s.platform.test("Sync").unwrap().summary.starts_with("Connected as the app"));
 }
+
+/// The panel's sign-in links work once and for ten minutes; sessions end after eight idle
+/// hours or at sign-out; the store keeps hashes, never a link or a session id.
+#[test]
+fn panel_links_work_once_and_sessions_end() {
+    use host_harness::platform::{LINK_TTL_SECS, SESSION_TTL_SECS};
+    let s = setup();
+    let p = &s.platform;
+    let link = p.new_panel_link().unwrap();
+    let id = p.panel_sign_in(&link).unwrap().expect("a fresh link signs in");
+    assert!(p.panel_sign_in(&link).unwrap().is_none(), "a link works once");
+    assert!(p.panel_sign_in("made-up").unwrap().is_none());
+    let session = p.panel_session(&id).unwrap().expect("a live session");
+    assert!(session.csrf_ok(&session.csrf.clone()) && !session.csrf_ok("forged") && !session.csrf_ok(""));
+    assert_eq!(format!("{session:?}"), "PanelSession([redacted])");
+    assert!(p.panel_session("not-a-session").unwrap().is_none());
+
+    let late = p.new_panel_link().unwrap();
+    s.advance(LINK_TTL_SECS);
+    assert!(p.panel_sign_in(&late).unwrap().is_none(), "a link older than ten minutes");
+    // Used within eight hours, a session lives on; idle for eight hours, it ends.
+    s.advance(SESSION_TTL_SECS - LINK_TTL_SECS - 60);
+    assert!(p.panel_session(&id).unwrap().is_some());
+    s.advance(SESSION_TTL_SECS);
+    assert!(p.panel_session(&id).unwrap().is_none(), "idle for eight hours");
+
+    let other = p.panel_sign_in(&p.new_panel_link().unwrap()).unwrap().unwrap();
+    let session = p.panel_session(&other).unwrap().unwrap();
+    p.panel_sign_out(&session).unwrap();
+    assert!(p.panel_session(&other).unwrap().is_none(), "signed out");
+
+    let kept = p.new_panel_link().unwrap();
+    let mut bytes = Vec::new();
+    for f in ["connections.db", "connections.db-wal"] {
+        bytes.extend(std::fs::read(s._dir.path().join(f)).unwrap_or_default());
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in [&link, &id, &other, &kept] {
+        assert!(!text.contains(secret.as_str()), "a link or session id in the store");
+    }
+}

@@ -1,5 +1,6 @@
-//! `connector-host api-keys create NAME | list | revoke ID`: the keys of the platform's HTTP API.
-//! A new key is printed once; the store keeps only its hash.
+//! `connector-host api-keys create NAME | list | revoke ID`: the keys of the platform's HTTP API,
+//! and `connector-host panel-link`: a one-time sign-in link to its web panel. A new key or link
+//! is printed once; the store keeps only its hash.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -62,4 +63,22 @@ pub fn run(command: ApiKeysCommand, common: Common) -> Result<u8, CliError> {
             }
         }
     }
+}
+
+/// `connector-host panel-link`: a new one-time sign-in link to the panel at `url`.
+pub fn panel_link(url: &str, common: Common) -> Result<u8, CliError> {
+    let base = url.trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(CliError::Other(format!("--url {url:?}: give the panel's address, such as http://localhost:8400")));
+    }
+    let p = platform(&common, None, "http://localhost:8400/callback")?;
+    let token = p.new_panel_link()?;
+    let link = format!("{base}/signin?token={token}");
+    if common.json {
+        println!("{}", json!({"link": link, "expires_in": host_harness::platform::LINK_TTL_SECS}));
+    } else {
+        println!("Open this link to sign in to the panel (it works once, for 10 minutes):");
+        println!("{link}");
+    }
+    Ok(0)
 }

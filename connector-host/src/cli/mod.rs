@@ -87,6 +87,15 @@ pub enum Command {
         #[command(flatten)]
         common: connections::Common,
     },
+    /// Print a new one-time sign-in link to the panel of `serve` (same --store): for another
+    /// person, or after the link printed at start was used or expired.
+    PanelLink {
+        /// The address people open the panel at.
+        #[arg(long, default_value = "http://localhost:8400")]
+        url: String,
+        #[command(flatten)]
+        common: connections::Common,
+    },
     /// Refresh every connection idle for more than a day, so refresh tokens do not expire.
     Keepalive {
         #[command(flatten)]
@@ -283,6 +292,7 @@ fn run(command: Command) -> Result<u8, CliError> {
         Command::Keepalive { common } => connections::keepalive(common),
         Command::Serve(args) => crate::serve::run(args),
         Command::ApiKeys { command, common } => api_keys::run(command, common),
+        Command::PanelLink { url, common } => api_keys::panel_link(&url, common),
         Command::Conformance { manifest, idp, client_id, json } => {
             conformance(&locate::manifest(manifest.as_deref())?, &idp, client_id.as_deref(), json)
         }

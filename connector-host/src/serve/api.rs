@@ -157,6 +157,19 @@ pub async fn authorize(
     Ok(Json(AuthorizationStarted { url: start.url }))
 }
 
+/// The URL an administrator opens to grant the connection's permissions for the whole tenant;
+/// its redirect comes back to `/callback` like a sign-in's.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/admin-consent", tag = "connections",
+    params(("name" = String, Path)), responses((status = 200, body = AuthorizationStarted), (status = 404, body = super::errors::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn admin_consent(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<AuthorizationStarted>> {
+    let start = blocking(&s, move |p| p.begin_admin_consent(&name)).await?;
+    Ok(Json(AuthorizationStarted { url: start.url }))
+}
+
 #[utoipa::path(post, path = "/api/v1/connections/{name}/test", tag = "connections",
     params(("name" = String, Path)), responses((status = 200, body = TestAnswer), (status = 502, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
@@ -255,6 +268,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections", get(list).post(create))
         .route("/connections/{name}", get(show).delete(delete))
         .route("/connections/{name}/authorize", post(authorize))
+        .route("/connections/{name}/admin-consent", post(admin_consent))
         .route("/connections/{name}/test", post(test))
         .route("/connections/{name}/refresh", post(refresh))
         .route("/connections/{name}/token", post(token))

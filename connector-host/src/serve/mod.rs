@@ -10,6 +10,7 @@ mod errors;
 mod layers;
 mod openapi;
 mod panel;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,9 +27,16 @@ pub struct ServeArgs {
     /// Where to listen. Another address than loopback needs --allow-remote.
     #[arg(long, default_value = "127.0.0.1:8400")]
     pub listen: SocketAddr,
-    /// Listen on an address other than loopback (put TLS in front of it: the API carries tokens).
+    /// Listen on an address other than loopback (with --tls-cert and --tls-key, or behind a TLS
+    /// proxy: the API carries tokens).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Run against the embedded mock Microsoft Entra ID (as `demo` does).
     #[arg(long)]
     pub mock: bool,
@@ -38,6 +46,10 @@ pub struct ServeArgs {
     /// Requests per second allowed per API key and per client address (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub rate_limit: u32,
+    /// Script a fault at the embedded mock, as `mock-entra --fault` does ("graph always status:403"
+    /// makes every Graph call meet Authorization_RequestDenied). Repeatable; needs --mock.
+    #[arg(long = "mock-fault", value_name = "SCRIPT", requires = "mock")]
+    pub mock_faults: Vec<String>,
     /// The lifetime of the embedded mock's access tokens, in seconds (tests of expiry).
     #[arg(long, hide = true)]
     pub mock_token_lifetime: Option<i64>,
@@ -49,8 +61,8 @@ pub struct ServeArgs {
 pub struct AppState {
     pub platform: Arc<Platform>,
     pub limits: layers::RateLimits,
-    /// The panel's sign-in links and sessions.
-    pub sessions: panel::sessions::Sessions,
+    /// Whether the server speaks HTTPS (the session cookie is then Secure).
+    pub tls: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<u8, CliError> {
@@ -60,7 +72,7 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
             args.listen
         )));
     }
-    if !args.listen.ip().is_loopback() {
+    if !args.listen.ip().is_loopback() && args.tls_cert.is_none() {
         eprintln!(
             "connector-host: warning: serving {} without TLS; tokens and API keys would cross the network in clear",
             args.listen
@@ -74,20 +86,33 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, CliError> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    // The certificate is read before anything listens: a bad one stops the start, clearly.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::config(cert, key)?),
+        _ => None,
+    };
+    let listener = std::net::TcpListener::bind(args.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr().map_err(|e| CliError::Other(e.to_string()))?;
-    let redirect_uri = format!("http://localhost:{}/callback", addr.port());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let redirect_uri = format!("{scheme}://localhost:{}/callback", addr.port());
     let mock = if args.mock {
         let mut config = mock_entra::MockConfig { redirect_uris: vec![redirect_uri.clone()], ..Default::default() };
         if let Some(lifetime) = args.mock_token_lifetime {
             config.access_token_lifetime = lifetime;
         }
-        Some(
-            mock_entra::MockEntra::start_with(config)
-                .map_err(|e| CliError::Other(format!("cannot start the mock: {e}")))?,
-        )
+        let scripts: Vec<mock_entra::FaultScript> = args
+            .mock_faults
+            .iter()
+            .map(|f| f.parse().map_err(|e: mock_entra::ScriptError| CliError::Other(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let mock = mock_entra::MockEntra::start_with(config)
+            .map_err(|e| CliError::Other(format!("cannot start the mock: {e}")))?;
+        for s in scripts {
+            mock.script(s.endpoint, s.calls, s.fault);
+        }
+        Some(mock)
     } else {
         None
     };
@@ -102,20 +127,43 @@ async fn serve(args: ServeArgs) -> Result<u8, CliError> {
     let state = Arc::new(AppState {
         platform: platform.clone(),
         limits: layers::RateLimits::new(args.rate_limit),
-        sessions: Default::default(),
+        tls: tls.is_some(),
     });
-    let link = state.sessions.new_link();
+    let link = platform.new_panel_link()?;
     let app = api::router(state);
-    say(&format!("connector-host serving on http://{addr} (API http://{addr}/api/v1, callback {redirect_uri})"));
+    say(&format!(
+        "connector-host serving on {scheme}://{addr} (API {scheme}://{addr}/api/v1, callback {redirect_uri})"
+    ));
     if let Some(m) = &mock {
         say(&format!("against the embedded mock Microsoft Entra ID at {}", m.base_url()));
     }
-    say(&format!("panel: open http://localhost:{}/signin?token={link} (works once, for 10 minutes)", addr.port()));
+    say(&format!("panel: open {scheme}://localhost:{}/signin?token={link} (works once, for 10 minutes)", addr.port()));
     let keepalive = tokio::spawn(keepalive(platform, Duration::from_secs(args.keepalive_every.max(1))));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| CliError::Other(format!("the server stopped: {e}")))?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown().await;
+        // In-flight requests finish (within the request time limit); new ones are refused.
+        stopping.graceful_shutdown(Some(layers::REQUEST_TIMEOUT));
+    });
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let served = match tls {
+        Some(config) => {
+            axum_server::from_tcp_rustls(listener, config)
+                .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    served.map_err(|e| CliError::Other(format!("the server stopped: {e}")))?;
     keepalive.abort();
     say("connector-host stopped");
     Ok(0)

@@ -9,7 +9,7 @@ use super::errors::{ErrorBody, ErrorDetail};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "connector-host platform API", description = "Connections to Microsoft Entra ID (interface v1 connectors): create, sign in, test, refresh, and fresh access tokens for flows."),
-    paths(api::list, api::create, api::show, api::delete, api::authorize, api::test, api::refresh, api::token, api::classify),
+    paths(api::list, api::create, api::show, api::delete, api::authorize, api::admin_consent, api::test, api::refresh, api::token, api::classify),
     components(schemas(ConnectionView, CreateConnection, AuthorizationStarted, TestAnswer, TokenAnswer, ErrorBody, ErrorDetail)),
     modifiers(&BearerKey),
 )]

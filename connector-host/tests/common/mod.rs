@@ -43,7 +43,11 @@ impl Server {
         // The banner: the address first, the panel's sign-in link last.
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().unwrap().unwrap();
-        let base = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .unwrap()
+            .to_string();
         let signin = lines
             .map_while(Result::ok)
             .find_map(|l| l.split_whitespace().find(|w| w.contains("/signin?token=")).map(str::to_string))

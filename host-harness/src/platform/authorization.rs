@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 
 use connector_interface::io::{AuthorizeUrlInput, ExchangeCodeInput, Settings, TestConnectionInput, TestResult};
-use connector_interface::{ClassifyErrorInput, ConnectorError, Phase, QueryIn, Secret, ValidateSettingsInput};
+use connector_interface::{
+    AdminConsentUrlInput, ClassifyErrorInput, ConnectorError, Phase, QueryIn, Secret, ValidateSettingsInput,
+};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::clock::random_token;
 use super::error::{PlatformError, StateError};
-use super::store::{Pending, PendingSecrets, Record, Secrets, Status};
+use super::store::{Pending, PendingSecrets, Purpose, Record, Secrets, Status};
 use super::{Platform, PENDING_TTL_SECS};
 use crate::error::HostError;
 
@@ -93,20 +95,41 @@ impl Platform {
             nonce: Some(nonce.clone()),
             claims: None,
         })??;
-        let now = self.now();
-        self.store.expire_pending(now - PENDING_TTL_SECS)?;
-        self.store.put_pending(&Pending {
-            state_hash: state_hash(&state),
-            name: name.to_string(),
-            secrets: PendingSecrets { code_verifier: verifier, nonce: Some(nonce) },
-            created_at: now,
-        })?;
+        let secrets = PendingSecrets { code_verifier: Some(verifier), nonce: Some(nonce), purpose: Purpose::SignIn };
+        self.keep_pending(name, &state, secrets)?;
         Ok(AuthorizationStart { url: out.url, state })
     }
 
-    /// The redirect back from sign-in. Checks the state (known, unused, not expired), then
-    /// classifies an error redirect or exchanges the code, stores the tokens and tests the
-    /// connection. Nothing is stored on failure.
+    /// "Grant admin consent": an administrator accepts the connection's permissions for the
+    /// whole tenant. The state is kept like a sign-in's (ten minutes, usable once), so the
+    /// redirect back is checked the same way.
+    pub fn begin_admin_consent(&self, name: &str) -> Result<AuthorizationStart, PlatformError> {
+        let r = self.store.get(name)?;
+        let state = random_token(32);
+        let out = self.host.v1().admin_consent_url(&AdminConsentUrlInput {
+            settings: r.full_settings(),
+            redirect_uri: self.redirect_uri.clone(),
+            state: state.clone(),
+        })??;
+        let secrets = PendingSecrets { code_verifier: None, nonce: None, purpose: Purpose::AdminConsent };
+        self.keep_pending(name, &state, secrets)?;
+        Ok(AuthorizationStart { url: out.url, state })
+    }
+
+    fn keep_pending(&self, name: &str, state: &str, secrets: PendingSecrets) -> Result<(), PlatformError> {
+        let now = self.now();
+        self.store.expire_pending(now - PENDING_TTL_SECS)?;
+        self.store.put_pending(&Pending {
+            state_hash: state_hash(state),
+            name: name.to_string(),
+            secrets,
+            created_at: now,
+        })
+    }
+
+    /// The redirect back from sign-in or admin consent. Checks the state (known, unused, not
+    /// expired), then classifies an error redirect, or exchanges the code, stores the tokens and
+    /// tests the connection, or records the tenant's consent. Nothing is stored on failure.
     pub fn complete_authorization(&self, query: &BTreeMap<String, String>) -> Result<Connected, PlatformError> {
         let state = query.get("state").ok_or(StateError::Missing)?;
         let pending = self.store.take_pending(&state_hash(state))?.ok_or(StateError::Unknown)?;
@@ -121,19 +144,51 @@ impl Platform {
             })??;
             return Err(ConnectorError::classified(c).into());
         }
+        if pending.secrets.purpose == Purpose::AdminConsent {
+            return self.consented(&pending.name, query);
+        }
         let code = query.get("code").ok_or(StateError::NoCode)?;
+        let verifier = pending.secrets.code_verifier.ok_or(StateError::Unknown)?;
         let mut r = self.store.get(&pending.name)?;
         let tokens = self.host.v1().exchange_code(&ExchangeCodeInput {
             settings: r.full_settings(),
             redirect_uri: self.redirect_uri.clone(),
             code: Secret::new(code.as_str()),
-            code_verifier: pending.secrets.code_verifier,
+            code_verifier: verifier,
             nonce: pending.secrets.nonce,
             now: self.now(),
         })??;
         self.apply_tokens(&mut r, tokens, true);
         self.store.update(&r)?;
         self.test(&pending.name)
+    }
+
+    /// An administrator's consent came back: the connection's remedy no longer asks for it.
+    fn consented(&self, name: &str, query: &BTreeMap<String, String>) -> Result<Connected, PlatformError> {
+        if !query.get("admin_consent").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Err(StateError::NoConsent.into());
+        }
+        let tenant = query.get("tenant").map(String::as_str).unwrap_or("the tenant");
+        let mut r = self.store.get(name)?;
+        if r.status == Status::NeedsAttention
+            && r.last_error.as_ref().and_then(ConnectorError::action)
+                == Some(connector_interface::Action::GrantAdminConsent)
+        {
+            r.status = if r.secrets.refresh_token.is_some() || r.secrets.access_token.is_some() {
+                Status::NeedsReauthorization
+            } else {
+                Status::PendingAuthorization
+            };
+            r.remedy = Some("Admin consent was granted: sign in again to use it.".into());
+        }
+        r.updated_at = self.now();
+        self.store.update(&r)?;
+        Ok(Connected {
+            name: name.to_string(),
+            summary: format!("An administrator granted this connection's permissions for tenant {tenant}."),
+            test: None,
+            test_error: None,
+        })
     }
 
     /// Tests the connection (the connector's ping) with a fresh token.

@@ -66,6 +66,8 @@ pub enum StateError {
     Expired,
     #[error("the sign-in answer has neither a code nor an error")]
     NoCode,
+    #[error("the admin consent answer says neither admin_consent=True nor an error")]
+    NoConsent,
 }
 
 /// The store could not do what was asked; nothing was half-written.

@@ -7,6 +7,7 @@
 //! - `api`: the platform's own requests with a connection's token, through the host's outbound
 //!   path;
 //! - `keepalive`: refreshes that keep idle refresh tokens alive;
+//! - `api_keys`, `panel_access`: who may use the platform's HTTP API and its web panel;
 //! - `retry`: the one backoff shared by refresh and api;
 //! - `store` (the [`Store`] trait), `sqlite` (its embedded backend), `crypto` (sealing at rest).
 //!
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 mod keepalive;
+mod panel_access;
 pub mod retry;
 pub mod sqlite;
 pub mod store;
@@ -39,8 +41,9 @@ pub use authorization::{AuthorizationStart, Connected};
 pub use clock::{random_token, system_clock, unix_now, Clock};
 pub use error::{KeyError, PlatformError, StateError, StoreError};
 pub use keepalive::KeepaliveOutcome;
+pub use panel_access::{PanelSession, LINK_TTL_SECS, SESSION_TTL_SECS};
 pub use sqlite::SqliteStore;
-pub use store::{ApiKey, Pending, PendingSecrets, Record, Secrets, Status, Store};
+pub use store::{ApiKey, PanelGrant, PanelGrantKind, Pending, PendingSecrets, Purpose, Record, Secrets, Status, Store};
 
 /// A pending authorization lives this long, and is used once.
 pub const PENDING_TTL_SECS: i64 = 600;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::crypto::Sealer;
 use super::error::{PlatformError, StoreError};
-use super::store::{ApiKey, Pending, PendingSecrets, Record, Secrets, Status, Store};
+use super::store::{ApiKey, PanelGrant, PanelGrantKind, Pending, PendingSecrets, Record, Secrets, Status, Store};
 use super::writer::Writer;
 use crate::files;
 
@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
     hash TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS panel_grants (
+    hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pending (
     state_hash TEXT PRIMARY KEY,
@@ -224,6 +230,71 @@ impl Store for SqliteStore {
                 .map_err(db_err)
         })?;
         Ok(n == 1)
+    }
+
+    fn put_panel_grant(&self, g: &PanelGrant) -> Result<(), PlatformError> {
+        let g = g.clone();
+        self.writer.write(move |db| {
+            db.prepare_cached("INSERT INTO panel_grants (hash, kind, created_at, last_used) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut st| st.execute(params![g.hash, g.kind.as_str(), g.created_at, g.last_used]))
+                .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn take_panel_grant(&self, hash: &str, kind: PanelGrantKind) -> Result<Option<PanelGrant>, PlatformError> {
+        let hash = hash.to_string();
+        self.writer.write(move |db| {
+            db.prepare_cached(
+                "DELETE FROM panel_grants WHERE hash=?1 AND kind=?2 RETURNING hash, created_at, last_used",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![hash, kind.as_str()], |r| {
+                    Ok(PanelGrant { hash: r.get(0)?, kind, created_at: r.get(1)?, last_used: r.get(2)? })
+                })
+                .optional()
+            })
+            .map_err(db_err)
+        })
+    }
+
+    fn panel_session(&self, hash: &str) -> Result<Option<PanelGrant>, PlatformError> {
+        let hash = hash.to_string();
+        self.read(move |db| {
+            db.prepare_cached("SELECT hash, created_at, last_used FROM panel_grants WHERE hash=?1 AND kind='session'")
+                .and_then(|mut st| {
+                    st.query_row(params![hash], |r| {
+                        Ok(PanelGrant {
+                            hash: r.get(0)?,
+                            kind: PanelGrantKind::Session,
+                            created_at: r.get(1)?,
+                            last_used: r.get(2)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(db_err)
+        })
+    }
+
+    fn touch_panel_session(&self, hash: &str, at: i64) -> Result<(), PlatformError> {
+        let hash = hash.to_string();
+        self.writer.write(move |db| {
+            db.prepare_cached("UPDATE panel_grants SET last_used=?2 WHERE hash=?1 AND kind='session'")
+                .and_then(|mut st| st.execute(params![hash, at]))
+                .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn expire_panel_grants(&self, link_cutoff: i64, session_cutoff: i64) -> Result<usize, PlatformError> {
+        self.writer.write(move |db| {
+            db.prepare_cached(
+                "DELETE FROM panel_grants WHERE (kind='link' AND created_at < ?1) OR (kind='session' AND last_used < ?2)",
+            )
+            .and_then(|mut st| st.execute(params![link_cutoff, session_cutoff]))
+            .map_err(db_err)
+        })
     }
 
     fn insert(&self, r: &Record) -> Result<(), PlatformError> {

@@ -104,8 +104,22 @@ pub struct Pending {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSecrets {
-    pub code_verifier: Secret,
+    /// The PKCE verifier of a sign-in (an admin consent has none).
+    #[serde(default)]
+    pub code_verifier: Option<Secret>,
     pub nonce: Option<String>,
+    #[serde(default)]
+    pub purpose: Purpose,
+}
+
+/// What a redirect back answers: a person's sign-in (a code to exchange) or an administrator's
+/// consent for the tenant (`admin_consent=True` and the tenant, no code).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    #[default]
+    SignIn,
+    AdminConsent,
 }
 
 /// An API key of the platform: its public id and name, and the SHA-256 of its secret part
@@ -117,6 +131,31 @@ pub struct ApiKey {
     pub hash: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+}
+
+/// What a panel grant is: a one-time sign-in link, or the session it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelGrantKind {
+    Link,
+    Session,
+}
+
+impl PanelGrantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PanelGrantKind::Link => "link",
+            PanelGrantKind::Session => "session",
+        }
+    }
+}
+
+/// A panel sign-in link or session, kept under the SHA-256 of its token (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelGrant {
+    pub hash: String,
+    pub kind: PanelGrantKind,
+    pub created_at: i64,
+    pub last_used: i64,
 }
 
 /// The durable store of connections. Every method is one transaction; `insert` refuses a name
@@ -145,4 +184,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn api_keys(&self) -> Result<Vec<ApiKey>, PlatformError>;
     /// Marks the key revoked at `at`; false when there is no such key.
     fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool, PlatformError>;
+    fn put_panel_grant(&self, grant: &PanelGrant) -> Result<(), PlatformError>;
+    /// Removes and returns the grant under `hash` when it is of `kind` (a link is taken once; a
+    /// session is taken when its person signs out).
+    fn take_panel_grant(&self, hash: &str, kind: PanelGrantKind) -> Result<Option<PanelGrant>, PlatformError>;
+    /// The session under `hash`.
+    fn panel_session(&self, hash: &str) -> Result<Option<PanelGrant>, PlatformError>;
+    /// Moves the session's last use to `at`.
+    fn touch_panel_session(&self, hash: &str, at: i64) -> Result<(), PlatformError>;
+    /// Drops links made before `link_cutoff` and sessions unused since `session_cutoff`.
+    fn expire_panel_grants(&self, link_cutoff: i64, session_cutoff: i64) -> Result<usize, PlatformError>;
 }

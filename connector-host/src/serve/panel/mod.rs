@@ -3,7 +3,6 @@
 //! request carries the session's CSRF token and an Origin of this server.
 
 mod pages;
-pub mod sessions;
 
 use std::sync::Arc;
 
@@ -14,18 +13,20 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use connector_interface::io::ListScopesInput;
-use connector_interface::{AdminConsentUrlInput, DescribeInput};
+use connector_interface::DescribeInput;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use self::sessions::{Session, Sessions, COOKIE};
 use super::api::{blocking, ApiResult, ConnectionView};
 use super::errors::ApiError;
 use super::AppState;
+use host_harness::platform::PanelSession as Session;
 
 const PANEL_JS: &str = include_str!("../../../assets/panel.js");
 const CALLBACK_JS: &str = include_str!("../../../assets/callback.js");
 const PANEL_CSS: &str = include_str!("../../../assets/panel.css");
+/// The session cookie's name.
+const COOKIE: &str = "chs";
 
 /// The panel's own content-security policy: its script and style files, nothing inline, no
 /// frames; the sign-in window is opened by script, not framed.
@@ -43,9 +44,11 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The session of a request, when its cookie names a live one.
-fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    state.sessions.session(cookie_value(headers, COOKIE)?)
+/// The session of a request, when its cookie names a live one (the store is shared by every
+/// replica, so any of them knows it).
+async fn session_of(state: &Arc<AppState>, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let Some(id) = cookie_value(headers, COOKIE).map(str::to_string) else { return Ok(None) };
+    blocking(state, move |p| p.panel_session(&id)).await
 }
 
 /// Whether `Origin` (or, without it, `Referer`) is this server.
@@ -66,7 +69,11 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Pages need a session; state-changing routes also its CSRF token and this server's Origin.
 async fn require_session(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    let Some(session) = session_of(&state, request.headers()) else {
+    let session = match session_of(&state, request.headers()).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let Some(session) = session else {
         return if request.uri().path().starts_with("/panel/api/") {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -80,7 +87,7 @@ async fn require_session(State(state): State<Arc<AppState>>, mut request: Reques
     };
     if request.method() != Method::GET {
         let token = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if !Sessions::csrf_ok(&session, token) || !same_origin(request.headers()) {
+        if !session.csrf_ok(token) || !same_origin(request.headers()) {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -102,9 +109,14 @@ struct SignIn {
 
 /// The one-time link: a session cookie, then the Connections page.
 async fn sign_in(State(state): State<Arc<AppState>>, Query(q): Query<SignIn>) -> Response {
-    match state.sessions.sign_in(&q.token) {
+    let id = match blocking(&state, move |p| p.panel_sign_in(&q.token)).await {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    match id {
         Some(id) => {
-            let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/");
+            let secure = if state.tls { "; Secure" } else { "" };
+            let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/{secure}");
             let mut r = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
@@ -113,6 +125,19 @@ async fn sign_in(State(state): State<Arc<AppState>>, Query(q): Query<SignIn>) ->
         }
         None => (StatusCode::UNAUTHORIZED, Html(pages::signed_out())).into_response(),
     }
+}
+
+/// Sign out: the session ends on every replica, and the cookie is cleared.
+async fn sign_out(State(s): State<Arc<AppState>>, ext: Option<axum::Extension<Session>>) -> ApiResult<Response> {
+    if let Some(axum::Extension(session)) = ext {
+        blocking(&s, move |p| p.panel_sign_out(&session)).await?;
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let cleared = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&cleared) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
 }
 
 fn session(request_session: Option<axum::Extension<Session>>) -> String {
@@ -185,16 +210,7 @@ async fn reauthorize(State(s): State<Arc<AppState>>, Path(name): Path<String>) -
 }
 
 async fn admin_consent(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    let url = blocking(&s, move |p| {
-        let r = p.store.get(&name)?;
-        let out = p.host.v1().admin_consent_url(&AdminConsentUrlInput {
-            settings: r.full_settings(),
-            redirect_uri: p.redirect_uri.clone(),
-            state: host_harness::platform::random_token(24),
-        })??;
-        Ok(out.url)
-    })
-    .await?;
+    let url = blocking(&s, move |p| Ok(p.begin_admin_consent(&name)?.url)).await?;
     Ok(Json(json!({"url": url})))
 }
 
@@ -229,6 +245,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/panel/api/connections/{name}/admin-consent", post(admin_consent))
         .route("/panel/api/connections/{name}/test", post(test))
         .route("/panel/api/connections/{name}/refresh", post(refresh))
+        .route("/panel/api/signout", post(sign_out))
         .route_layer(axum::middleware::from_fn_with_state(state, require_session));
     Router::new()
         .merge(guarded)

@@ -14,7 +14,8 @@ pub fn page(title: &str, csrf: &str, body: &str) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} · connector-host</title>\
          <meta name=\"csrf-token\" content=\"{c}\"><link rel=\"stylesheet\" href=\"/panel/panel.css\">\
          <script src=\"/panel/panel.js\" defer></script></head><body>\
-         <header><a href=\"/\">Connections</a> · <a href=\"/connections/new\">Create connection</a></header>\
+         <header><a href=\"/\">Connections</a> · <a href=\"/connections/new\">Create connection</a> \
+         <a href=\"/\" id=\"sign-out\" class=\"right\">Sign out</a></header>\
          <main><h1>{t}</h1>{body}</main></body></html>",
         t = escape(title),
         c = escape(csrf),
@@ -193,7 +194,7 @@ pub fn connection(r: &Record) -> String {
     });
     format!(
         "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}\
-         <p>Requested scopes: <span id=\"requested\">{requested}</span></p><div id=\"test-result\"></div></section>{failure}\
+         <p>Requested scopes: <span id=\"requested\">{requested}</span></p><p id=\"signin-result\"></p><div id=\"test-result\"></div></section>{failure}\
          <p class=\"actions\"><button type=\"button\" id=\"test\">Test</button> <button type=\"button\" id=\"refresh\">Refresh now</button> \
          <button type=\"button\" id=\"reauthorize\">Reauthorize</button> <button type=\"button\" id=\"admin-consent\">Grant admin consent</button> \
          <button type=\"button\" id=\"delete\">Delete</button></p><p id=\"action-result\"></p>",
@@ -204,6 +205,8 @@ pub fn connection(r: &Record) -> String {
             .remedy
             .as_ref()
             .filter(|_| r.status != Status::Connected)
+            // The last failure below already says it.
+            .filter(|m| r.last_error.as_ref().and_then(|e| e.remediation()) != Some(m.as_str()))
             .map(|m| format!("<p id=\"remedy\">{}</p>", escape(m)))
             .unwrap_or_default(),
         requested = escape(&requested.join(", ")),
@@ -212,15 +215,22 @@ pub fn connection(r: &Record) -> String {
 }
 
 /// The page the sign-in window lands on: it tells the panel (BroadcastChannel and postMessage,
-/// through the panel's callback script) and closes itself.
+/// through the panel's callback script) and closes itself. Opened in the panel's own window
+/// (a blocked pop-up's fallback), it cannot close itself: it goes back to the connection.
 pub fn callback(ok: bool, name: &str, title: &str, text: &str) -> String {
+    let back = if ok && !name.is_empty() {
+        format!("/connections/{}?signed_in=1", path_segment(name))
+    } else {
+        "/".to_string()
+    };
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <script src=\"/panel/callback.js\" defer></script></head><body>\
          <h1>{t}</h1><p id=\"outcome\" data-ok=\"{ok}\" data-name=\"{n}\">{x}</p>\
-         <p>You can close this window and return to the platform.</p></body></html>",
+         <p><a id=\"back\" href=\"{b}\">Return to the platform</a></p></body></html>",
         t = escape(title),
         n = escape(name),
         x = escape(text),
+        b = escape(&back),
     )
 }
