@@ -19,7 +19,7 @@ WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt
                $(foreach c,$(HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3') \
                --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
-.PHONY: browser all setup build wasm host pin demo serve test lint fmt clippy unit bench fuzz clean install install-check
+.PHONY: packages all setup build wasm host pin demo serve test lint fmt clippy unit bench fuzz clean install install-check
 
 FUZZ_SECONDS ?= 60
 # One target per export of the interface's table (`connector-host exports`); a test holds
@@ -30,12 +30,17 @@ all: build
 setup:
 	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
 
-# The panel's browser test drives Debian's Chromium through chromium-driver (never a browser
-# build of its own); installed when missing (CI runs as root).
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium chromium-driver; \
-	  else echo "the panel's browser test needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver, as root)"; exit 1; fi; \
+# Debian packages the tests need, installed when missing (CI runs as root; one apt-get update
+# for all): the panel's browser test drives chromium through chromium-driver (never a browser
+# build of its own); the PostgreSQL tests start their own server from postgresql's binaries.
+packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $$missing; \
+	  else echo "the tests need Debian's$$missing (apt-get install -y$$missing, as root)"; exit 1; fi; \
 	fi
 
 wasm: setup
@@ -70,7 +75,7 @@ lint: setup
 
 # Tests run in the release profile so the host's dependencies are compiled once for both
 # the binary and the tests.
-unit: build browser
+unit: build packages
 	@mkdir -p target
 	set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test-output.log

@@ -3,7 +3,9 @@
 //! `target/bench-report.json` and a table. Exits 1 when a budget is missed.
 //!
 //! `connector-bench flows [workers] [seconds]` runs the flows alone; `connector-bench serve
-//! [clients] [connections] [seconds]` puts `connector-host serve` under load (`serve.rs`).
+//! [clients] [connections] [seconds]` puts `connector-host serve` under load (`serve.rs`);
+//! `connector-bench scale [connections] [latency_ms]` runs keep-alive at scale on PostgreSQL
+//! with one and two replicas (`scale.rs`).
 
 mod budgets;
 mod clients;
@@ -15,6 +17,7 @@ mod inputs;
 mod measure;
 mod report;
 mod rows;
+mod scale;
 mod serve;
 
 use entra_id_connector::secret::Secret;
@@ -43,8 +46,12 @@ fn peak_rss() -> u64 {
 }
 
 fn run() -> i32 {
-    let mock = MockEntra::start().expect("the mock starts");
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scale") {
+        let n = |i: usize, d: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+        return scale::run(n(1, 100_000) as usize, n(2, 100));
+    }
+    let mock = MockEntra::start().expect("the mock starts");
     if args.first().map(String::as_str) == Some("serve") {
         let n = |i: usize, d: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
         return serve::run(n(1, 200) as usize, n(2, 1000) as usize, n(3, 30));

@@ -45,6 +45,20 @@ pub enum Endpoint {
     Other,
 }
 
+impl Endpoint {
+    /// The endpoint's word (as fault scripts and the admin path name it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "discovery",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Token => "token",
+            Endpoint::AdminConsent => "adminconsent",
+            Endpoint::Graph => "graph",
+            Endpoint::Other => "other",
+        }
+    }
+}
+
 /// A failure the mock plays instead of (or before) its normal answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -145,6 +159,8 @@ pub struct MockConfig {
     pub redirect_uris: Vec<String>,
     /// Access token lifetime in seconds.
     pub access_token_lifetime: i64,
+    /// Every answer waits this long first, as the real token endpoint takes its time.
+    pub latency_ms: u64,
 }
 
 impl Default for MockConfig {
@@ -156,6 +172,7 @@ impl Default for MockConfig {
                 "https://platform.example.com/oauth/callback".into(),
             ],
             access_token_lifetime: 3600,
+            latency_ms: 0,
         }
     }
 }
@@ -177,6 +194,9 @@ pub(crate) struct State {
     pub tamper: Option<IdTokenTamper>,
     faults: Vec<ScriptedFault>,
     log: Vec<RecordedRequest>,
+    /// Requests per endpoint, kept however long the log grows.
+    counts: BTreeMap<&'static str, u64>,
+    latency: std::time::Duration,
 }
 
 impl State {
@@ -268,6 +288,8 @@ impl MockEntra {
             tamper: None,
             faults: Vec::new(),
             log: Vec::new(),
+            counts: BTreeMap::new(),
+            latency: std::time::Duration::from_millis(config.latency_ms),
         }));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
@@ -419,9 +441,31 @@ fn pairs(text: &str) -> BTreeMap<String, String> {
     form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// The admin path of the mock run as a process of its own: what it was asked, per endpoint, and
+/// the refresh tokens it issued (test tokens of a mock; the real service has no such path).
+const ADMIN_PATH: &str = "/_mock/stats";
+
+fn stats(state: &Arc<Mutex<State>>) -> Response {
+    let s = state.lock().unwrap_or_else(|e| e.into_inner());
+    respond::json(
+        200,
+        &serde_json::json!({
+            "requests": s.counts,
+            "issued_refresh_tokens": s.issued_refresh_tokens,
+        }),
+    )
+}
+
 async fn dispatch(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_string();
+    if path == ADMIN_PATH && method == Method::GET {
+        return stats(&state);
+    }
     let endpoint = endpoint_of(&path);
+    let latency = state.lock().unwrap_or_else(|e| e.into_inner()).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let headers: BTreeMap<String, String> = headers
         .iter()
         .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
@@ -448,6 +492,7 @@ async fn dispatch(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: H
         None => (handle(&state, endpoint, &incoming), None),
     };
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    *s.counts.entry(endpoint.name()).or_default() += 1;
     s.log.push(RecordedRequest {
         endpoint,
         method: method.to_string(),

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use host_harness::platform::callback::CallbackListener;
-use host_harness::platform::{system_clock, Platform, Record, SqliteStore, Status};
+use host_harness::platform::{system_clock, Platform, Record, Status};
 use host_harness::ConnectorHost;
 use mock_entra::MockEntra;
 
@@ -22,7 +22,10 @@ pub struct Common {
     /// The connector's manifest (found without it: see `connector-host --help`).
     #[arg(long, global = true)]
     pub manifest: Option<PathBuf>,
-    /// The connection store (SQLite); its key file sits beside it unless CONNECTOR_HOST_KEY is set.
+    /// The connection store: a SQLite file (its key file beside it), or a PostgreSQL URL
+    /// (postgres://USER@HOST:PORT/DB) shared by several replicas, which all need the same
+    /// CONNECTOR_HOST_KEY. Without CONNECTOR_HOST_KEY a key file is used (beside the file, or
+    /// postgres.key beside the default store).
     #[arg(long, global = true, env = STORE_ENV)]
     pub store: Option<PathBuf>,
     /// Talk to a running `connector-host mock-entra` at this URL instead of Microsoft.
@@ -94,6 +97,14 @@ pub struct ConnectArgs {
     pub common: Common,
 }
 
+/// The store `--store` names: a SQLite file, or a `postgres://` URL (sealed with the key from
+/// CONNECTOR_HOST_KEY or, without it, the key file beside the default store).
+pub fn open_store(common: &Common) -> Result<std::sync::Arc<dyn host_harness::platform::Store>, CliError> {
+    let location = common.store.clone().unwrap_or_else(default_store);
+    let key_file = default_store().with_file_name("postgres.key");
+    Ok(host_harness::platform::open_store(&location, &key_file)?)
+}
+
 pub fn default_store() -> PathBuf {
     let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     base.join(".local/share/connector-host/connections.db")
@@ -108,8 +119,7 @@ fn load_host(common: &Common, mock_url: Option<&str>) -> Result<ConnectorHost, C
 
 pub fn platform(common: &Common, mock_url: Option<&str>, redirect_uri: &str) -> Result<Platform, CliError> {
     let host = Arc::new(load_host(common, mock_url.or(common.mock_url.as_deref()))?);
-    let store = SqliteStore::open(&common.store.clone().unwrap_or_else(default_store))?;
-    Ok(Platform::new(host, store, redirect_uri, system_clock())?)
+    Ok(Platform::on(host, open_store(common)?, redirect_uri, system_clock())?)
 }
 
 fn public_view(r: &Record, now: i64) -> Value {
@@ -211,9 +221,10 @@ pub fn run(command: ConnectionsCommand, common: Common) -> Result<u8, CliError> 
     Ok(0)
 }
 
-pub fn keepalive(common: Common) -> Result<u8, CliError> {
-    let p = platform(&common, None, "http://localhost:8400/callback")?;
-    let results = p.keepalive()?;
+pub fn keepalive(common: Common, concurrency: usize) -> Result<u8, CliError> {
+    let p = platform(&common, common.mock_url.as_deref(), "http://localhost:8400/callback")?;
+    let options = host_harness::platform::KeepaliveOptions { concurrency: concurrency.max(1), ..Default::default() };
+    let results = p.keepalive_with(options)?;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     if common.json {
         println!(
@@ -223,7 +234,7 @@ pub fn keepalive(common: Common) -> Result<u8, CliError> {
             )
         );
     } else if results.is_empty() {
-        println!("No connection has been idle for more than a day.");
+        println!("No connection is due for keep-alive.");
     } else {
         for (n, r) in &results {
             match r {

@@ -14,8 +14,8 @@ macro_rules! say {
 }
 
 /// `connector-host mock-entra`: the mock in the foreground until Ctrl-C.
-pub fn run(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Result<u8, CliError> {
-    let mut config = MockConfig { port, ..Default::default() };
+pub fn run(mut config: MockConfig, redirect_uris: Vec<String>, faults: Vec<String>) -> Result<u8, CliError> {
+    let port = config.port;
     config.redirect_uris.extend(redirect_uris);
     let scripted: Vec<FaultScript> = faults
         .iter()
@@ -31,6 +31,10 @@ pub fn run(port: u16, redirect_uris: Vec<String>, faults: Vec<String>) -> Result
     say!("  authorize:  {b}/organizations/oauth2/v2.0/authorize");
     say!("  token:      {b}/organizations/oauth2/v2.0/token");
     say!("  graph:      {b}/v1.0/me");
+    say!("  admin:      {b}/_mock/stats (requests per endpoint, refresh tokens issued)");
+    if config.latency_ms > 0 {
+        say!("Every answer waits {} ms.", config.latency_ms);
+    }
     say!("Registered test app (confidential): client id {TEST_CLIENT_ID}, client secret {TEST_CLIENT_SECRET}");
     say!("Registered test app (public):       client id {PUBLIC_CLIENT_ID}");
     say!("Redirect URIs: {}", config.redirect_uris.join(", "));

@@ -18,7 +18,7 @@ use host_harness::conformance::IdentityProvider;
 use host_harness::error::{parse_envelope, HostError};
 use host_harness::{manifest, ConnectorHost, LoadOptions};
 
-pub use connections::{connection_table, default_store, Common};
+pub use connections::{connection_table, default_store, open_store, Common};
 
 /// The manifest given, or found as `connector-host --help` says.
 pub fn locate_manifest(given: Option<&Path>) -> Result<PathBuf, HostError> {
@@ -96,8 +96,12 @@ pub enum Command {
         #[command(flatten)]
         common: connections::Common,
     },
-    /// Refresh every connection idle for more than a day, so refresh tokens do not expire.
+    /// Refresh every connection due for keep-alive (a day after its last token set), so refresh
+    /// tokens do not expire; with several processes on one PostgreSQL store each claims its own.
     Keepalive {
+        /// Refreshes in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
         #[command(flatten)]
         common: connections::Common,
     },
@@ -174,6 +178,12 @@ pub enum Command {
         /// revoked, inactive, secret-expired, consent, mfa, conditional-access, claims.
         #[arg(long = "fault")]
         faults: Vec<String>,
+        /// Every answer waits this long first (the real token endpoint takes about 100 ms).
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// The lifetime of the access tokens it issues, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        token_lifetime: i64,
     },
 }
 
@@ -284,12 +294,20 @@ fn run(command: Command) -> Result<u8, CliError> {
                 }
             }
         }
-        Command::MockEntra { port, redirect_uris, faults } => mock::run(port, redirect_uris, faults),
+        Command::MockEntra { port, redirect_uris, faults, latency_ms, token_lifetime } => {
+            let config = mock_entra::MockConfig {
+                port,
+                latency_ms,
+                access_token_lifetime: token_lifetime,
+                ..Default::default()
+            };
+            mock::run(config, redirect_uris, faults)
+        }
         Command::Demo { manifest } => demo::run(&locate::manifest(manifest.as_deref())?),
         Command::StoreWriter { store, name, threads } => store_writer::run(&store, &name, threads),
         Command::Connect(args) => connections::connect(args),
         Command::Connections { command, common } => connections::run(command, common),
-        Command::Keepalive { common } => connections::keepalive(common),
+        Command::Keepalive { concurrency, common } => connections::keepalive(common, concurrency),
         Command::Serve(args) => crate::serve::run(args),
         Command::ApiKeys { command, common } => api_keys::run(command, common),
         Command::PanelLink { url, common } => api_keys::panel_link(&url, common),

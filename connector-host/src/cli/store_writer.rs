@@ -1,13 +1,13 @@
 //! `connector-host store-writer` (hidden): rewrites connections' token sets in a loop, so that
 //! the crash tests can kill it at any moment and check that every connection is whole.
 
-use host_harness::platform::{PlatformError, Record, Secrets, SqliteStore, Status, Store};
+use host_harness::platform::{open_store, PlatformError, Record, Secrets, Status};
 
 use super::CliError;
 
 /// Writes token sets `rt-N` / generation N forever, each as one store update.
 pub fn run(path: &std::path::Path, name: &str, threads: usize) -> Result<u8, CliError> {
-    let store = std::sync::Arc::new(SqliteStore::open(path)?);
+    let store = open_store(path, &super::default_store().with_file_name("postgres.key"))?;
     let names: Vec<String> =
         if threads <= 1 { vec![name.to_string()] } else { (1..=threads).map(|i| format!("{name}-{i}")).collect() };
     let mut records = Vec::new();
@@ -34,6 +34,7 @@ pub fn run(path: &std::path::Path, name: &str, threads: usize) -> Result<u8, Cli
                     created_at: 0,
                     updated_at: 0,
                     last_refresh_at: None,
+                    keepalive: Default::default(),
                 };
                 store.insert(&r)?;
                 r
@@ -51,7 +52,7 @@ pub fn run(path: &std::path::Path, name: &str, threads: usize) -> Result<u8, Cli
                     r.secrets.refresh_token = Some(format!("rt-{}", r.generation));
                     r.secrets.access_token = Some(format!("at-{}", r.generation));
                     r.expires_at = Some(r.generation);
-                    store.update(&r)?;
+                    store.update(&r, r.generation - 1)?;
                 }
             })
         })

@@ -78,6 +78,7 @@ impl From<PlatformError> for ApiError {
         let (status, code) = match &e {
             PlatformError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             PlatformError::NameTaken(_) => (StatusCode::CONFLICT, "name_taken"),
+            PlatformError::Changed(_) => (StatusCode::CONFLICT, "changed_meanwhile"),
             PlatformError::Unusable { .. } => (StatusCode::CONFLICT, "connection_unusable"),
             PlatformError::State(_) => (StatusCode::BAD_REQUEST, "sign_in_state"),
             PlatformError::Request(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),

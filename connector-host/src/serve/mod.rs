@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use host_harness::platform::{system_clock, Platform, SqliteStore};
+use host_harness::platform::{system_clock, KeepaliveOptions, Platform};
 use host_harness::ConnectorHost;
 
 use crate::cli::CliError;
@@ -40,9 +40,28 @@ pub struct ServeArgs {
     /// Run against the embedded mock Microsoft Entra ID (as `demo` does).
     #[arg(long)]
     pub mock: bool,
-    /// Keep-alive runs this often, in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Keep-alive looks for due connections this often, in seconds (one indexed query).
+    #[arg(long, default_value_t = 60)]
     pub keepalive_every: u64,
+    /// Keep-alive refreshes in flight at once in this process.
+    #[arg(long, default_value_t = 64)]
+    pub keepalive_concurrency: usize,
+    /// A connection whose keep-alive failed on this many days needs attention.
+    #[arg(long, default_value_t = 4)]
+    pub keepalive_failing_days: u32,
+    /// How long a refresh lease lasts, in seconds: longer than a token request may take (the
+    /// connector's call timeout); a crashed holder's lease is taken over after it.
+    #[arg(long, default_value_t = host_harness::platform::LEASE_SECS)]
+    pub lease_secs: i64,
+    /// The address people and Microsoft reach this platform at (behind a load balancer, the
+    /// same for every replica): the OAuth callback is PUBLIC_URL/callback and the panel's links
+    /// start with it. Without it: http(s)://localhost:PORT.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Run against a mock Microsoft Entra ID already running at this URL (`connector-host
+    /// mock-entra`), as replicas of one platform share one.
+    #[arg(long, value_name = "URL", conflicts_with = "mock")]
+    pub mock_url: Option<String>,
     /// Requests per second allowed per API key and per client address (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub rate_limit: u32,
@@ -78,14 +97,31 @@ pub fn run(args: ServeArgs) -> Result<u8, CliError> {
             args.listen
         );
     }
+    let ready = prepare(&args)?;
+    let platform = ready.platform.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(serve(args))
+    let served = runtime.block_on(serve(&args, ready));
+    drop(runtime);
+    // The store's connections close here, outside the runtime (the PostgreSQL client blocks
+    // on its own runtime to close them).
+    drop(platform);
+    served
 }
 
-async fn serve(args: ServeArgs) -> Result<u8, CliError> {
+/// What `serve` runs, made before the runtime starts: the store (whose PostgreSQL client has a
+/// runtime of its own and blocks on it) is opened on this plain thread.
+struct Ready {
+    platform: Arc<Platform>,
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    _mock: Option<mock_entra::MockEntra>,
+}
+
+fn prepare(args: &ServeArgs) -> Result<Ready, CliError> {
     // The certificate is read before anything listens: a bad one stops the start, clearly.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::config(cert, key)?),
@@ -96,7 +132,14 @@ async fn serve(args: ServeArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr().map_err(|e| CliError::Other(e.to_string()))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let redirect_uri = format!("{scheme}://localhost:{}/callback", addr.port());
+    let public = match &args.public_url {
+        Some(u) if u.starts_with("https://") || u.starts_with("http://") => u.trim_end_matches('/').to_string(),
+        Some(u) => {
+            return Err(CliError::Other(format!("--public-url {u:?}: give a URL such as https://platform.example.com")))
+        }
+        None => format!("{scheme}://localhost:{}", addr.port()),
+    };
+    let redirect_uri = format!("{public}/callback");
     let mock = if args.mock {
         let mut config = mock_entra::MockConfig { redirect_uris: vec![redirect_uri.clone()], ..Default::default() };
         if let Some(lifetime) = args.mock_token_lifetime {
@@ -117,28 +160,37 @@ async fn serve(args: ServeArgs) -> Result<u8, CliError> {
         None
     };
     let manifest = crate::cli::locate_manifest(args.common.manifest.as_deref())?;
-    let options = mock.as_ref().map(|m| crate::mock_idp::load_options(&m.base_url())).unwrap_or_default();
+    let mock_base = mock.as_ref().map(|m| m.base_url()).or(args.mock_url.clone());
+    let options = mock_base.as_deref().map(crate::mock_idp::load_options).unwrap_or_default();
     let host = Arc::new(ConnectorHost::load(&manifest, &options)?);
-    let store = SqliteStore::open(&args.common.store.clone().unwrap_or_else(crate::cli::default_store))?;
-    let platform = Arc::new(Platform::new(host, store, &redirect_uri, system_clock())?);
+    let store = crate::cli::open_store(&args.common)?;
+    let platform = Arc::new(Platform::on(host, store, &redirect_uri, system_clock())?.with_lease_secs(args.lease_secs));
     if platform.store.api_keys()?.iter().all(|k| k.revoked_at.is_some()) {
         say("no API key yet: make one with `connector-host api-keys create NAME` (same --store), then send `Authorization: Bearer <key>`");
     }
-    let state = Arc::new(AppState {
-        platform: platform.clone(),
-        limits: layers::RateLimits::new(args.rate_limit),
-        tls: tls.is_some(),
-    });
     let link = platform.new_panel_link()?;
-    let app = api::router(state);
     say(&format!(
         "connector-host serving on {scheme}://{addr} (API {scheme}://{addr}/api/v1, callback {redirect_uri})"
     ));
     if let Some(m) = &mock {
         say(&format!("against the embedded mock Microsoft Entra ID at {}", m.base_url()));
     }
-    say(&format!("panel: open {scheme}://localhost:{}/signin?token={link} (works once, for 10 minutes)", addr.port()));
-    let keepalive = tokio::spawn(keepalive(platform, Duration::from_secs(args.keepalive_every.max(1))));
+    say(&format!("panel: open {public}/signin?token={link} (works once, for 10 minutes)"));
+    Ok(Ready { platform, listener, addr, tls, _mock: mock })
+}
+
+async fn serve(args: &ServeArgs, ready: Ready) -> Result<u8, CliError> {
+    let Ready { platform, listener, addr, tls, _mock } = ready;
+    let state = Arc::new(AppState {
+        platform: platform.clone(),
+        limits: layers::RateLimits::new(args.rate_limit),
+        tls: tls.is_some(),
+    });
+    let app = api::router(state);
+    let every = Duration::from_secs(args.keepalive_every.max(1));
+    let options =
+        KeepaliveOptions { concurrency: args.keepalive_concurrency.max(1), failing_days: args.keepalive_failing_days };
+    let keepalive = tokio::spawn(keepalive(platform, every, options));
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
     tokio::spawn(async move {
@@ -176,13 +228,13 @@ fn say(line: &str) {
 }
 
 /// Keep-alive on a schedule, on a blocking thread, one run at a time.
-async fn keepalive(platform: Arc<Platform>, every: Duration) {
+async fn keepalive(platform: Arc<Platform>, every: Duration, options: KeepaliveOptions) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;
         let p = platform.clone();
-        match tokio::task::spawn_blocking(move || p.keepalive()).await {
+        match tokio::task::spawn_blocking(move || p.keepalive_with(options)).await {
             Ok(Ok(done)) => tracing::info!(refreshed = done.len(), "keep-alive"),
             Ok(Err(e)) => tracing::warn!(error = %e, "keep-alive failed"),
             Err(e) => tracing::warn!(error = %e, "keep-alive stopped"),

@@ -77,6 +77,7 @@ impl Platform {
             created_at: now,
             updated_at: now,
             last_refresh_at: None,
+            keepalive: Default::default(),
         };
         self.store.insert(&record)?;
         Ok(record)
@@ -158,8 +159,9 @@ impl Platform {
             nonce: pending.secrets.nonce,
             now: self.now(),
         })??;
+        let read = r.generation;
         self.apply_tokens(&mut r, tokens, true);
-        self.store.update(&r)?;
+        self.store.update(&r, read)?;
         self.test(&pending.name)
     }
 
@@ -169,20 +171,18 @@ impl Platform {
             return Err(StateError::NoConsent.into());
         }
         let tenant = query.get("tenant").map(String::as_str).unwrap_or("the tenant");
-        let mut r = self.store.get(name)?;
-        if r.status == Status::NeedsAttention
-            && r.last_error.as_ref().and_then(ConnectorError::action)
-                == Some(connector_interface::Action::GrantAdminConsent)
-        {
-            r.status = if r.secrets.refresh_token.is_some() || r.secrets.access_token.is_some() {
-                Status::NeedsReauthorization
-            } else {
-                Status::PendingAuthorization
-            };
-            r.remedy = Some("Admin consent was granted: sign in again to use it.".into());
-        }
-        r.updated_at = self.now();
-        self.store.update(&r)?;
+        self.change(name, |r| {
+            let consent_was_missing = r.last_error.as_ref().and_then(ConnectorError::action)
+                == Some(connector_interface::Action::GrantAdminConsent);
+            if r.status == Status::NeedsAttention && consent_was_missing {
+                r.status = if r.secrets.refresh_token.is_some() || r.secrets.access_token.is_some() {
+                    Status::NeedsReauthorization
+                } else {
+                    Status::PendingAuthorization
+                };
+                r.remedy = Some("Admin consent was granted: sign in again to use it.".into());
+            }
+        })?;
         Ok(Connected {
             name: name.to_string(),
             summary: format!("An administrator granted this connection's permissions for tenant {tenant}."),

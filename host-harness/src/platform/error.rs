@@ -18,6 +18,10 @@ pub enum PlatformError {
     NameTaken(String),
     #[error("no connection named {0:?}")]
     NotFound(String),
+    #[error(
+        "the connection {0:?} changed while this change was made (another request or process came first); try again"
+    )]
+    Changed(String),
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -98,6 +102,12 @@ pub enum StoreError {
     Commit(#[source] std::sync::Arc<rusqlite::Error>),
     #[error("store: a change could not be kept apart from the others; none was kept")]
     Isolation,
+    #[error("store: PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("store: the PostgreSQL server cannot be reached ({0}); the change was not made")]
+    Unavailable(String),
+    #[error("store: not a PostgreSQL URL ({0}); expected postgres://USER@HOST:PORT/DATABASE")]
+    Url(String),
 }
 
 /// The key that seals secrets at rest.

@@ -9,7 +9,8 @@
 //! - `keepalive`: refreshes that keep idle refresh tokens alive;
 //! - `api_keys`, `panel_access`: who may use the platform's HTTP API and its web panel;
 //! - `retry`: the one backoff shared by refresh and api;
-//! - `store` (the [`Store`] trait), `sqlite` (its embedded backend), `crypto` (sealing at rest).
+//! - `store` (the [`Store`] trait), `sqlite` (its embedded backend), `postgres` (its shared
+//!   backend for several processes), `rows` (the row both write), `crypto` (sealing at rest).
 //!
 //! Generic: it knows the connector only through interface v1.
 
@@ -22,7 +23,9 @@ pub mod crypto;
 pub mod error;
 mod keepalive;
 mod panel_access;
+pub mod postgres;
 pub mod retry;
+mod rows;
 pub mod sqlite;
 pub mod store;
 mod tokens;
@@ -40,8 +43,9 @@ use crate::outbound::Outbound;
 pub use authorization::{AuthorizationStart, Connected};
 pub use clock::{random_token, system_clock, unix_now, Clock};
 pub use error::{KeyError, PlatformError, StateError, StoreError};
-pub use keepalive::KeepaliveOutcome;
+pub use keepalive::{KeepaliveOptions, KeepaliveOutcome};
 pub use panel_access::{PanelSession, LINK_TTL_SECS, SESSION_TTL_SECS};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::{ApiKey, PanelGrant, PanelGrantKind, Pending, PendingSecrets, Purpose, Record, Secrets, Status, Store};
 
@@ -51,6 +55,21 @@ pub const PENDING_TTL_SECS: i64 = 600;
 pub const REFRESH_MARGIN_SECS: i64 = 300;
 /// Connections idle longer than this get a keep-alive refresh.
 pub const KEEPALIVE_AFTER_SECS: i64 = 86_400;
+/// A refresh lease lasts this long by default: longer than a token request may take (the
+/// manifest's call timeout, 30 s in the connectors this host ships), renewed before each retry.
+pub const LEASE_SECS: i64 = 45;
+
+/// The store at `location`: a `postgres://` (or `postgresql://`) URL names a PostgreSQL
+/// database shared by several processes, whose sealing key comes from `CONNECTOR_HOST_KEY` or
+/// `key_file`; anything else is the path of an embedded SQLite store (its key file beside it).
+pub fn open_store(location: &std::path::Path, key_file: &std::path::Path) -> Result<Arc<dyn Store>, PlatformError> {
+    match location.to_str() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PostgresStore::open(url, key_file)?))
+        }
+        _ => Ok(Arc::new(SqliteStore::open(location)?)),
+    }
+}
 
 /// The platform.
 pub struct Platform {
@@ -67,6 +86,10 @@ pub struct Platform {
     /// The platform's own requests with a connection's token (`api`), held to the connector's
     /// allowed hosts like the connector's own.
     outbound: Outbound,
+    /// This process's name on refresh leases (unique per process).
+    owner: String,
+    /// How long a refresh lease lasts.
+    lease_secs: i64,
 }
 
 impl Platform {
@@ -76,19 +99,43 @@ impl Platform {
         redirect_uri: &str,
         clock: Clock,
     ) -> Result<Platform, PlatformError> {
+        Self::on(host, Arc::new(store), redirect_uri, clock)
+    }
+
+    /// A platform on a store chosen at run time ([`open_store`]).
+    pub fn on(
+        host: Arc<ConnectorHost>,
+        store: Arc<dyn Store>,
+        redirect_uri: &str,
+        clock: Clock,
+    ) -> Result<Platform, PlatformError> {
         let d = host.v1().describe(&DescribeInput::default())??;
         let secret_keys = d.secret_keys().map(str::to_string).collect();
         let outbound = host.outbound().clone();
         Ok(Platform {
             host,
-            store: Arc::new(store),
+            store,
             redirect_uri: redirect_uri.to_string(),
             clock,
             locks: Mutex::new(HashMap::new()),
             secret_keys,
             refreshes: Default::default(),
             outbound,
+            owner: format!("{}-{}", std::process::id(), random_token(9)),
+            lease_secs: LEASE_SECS,
         })
+    }
+
+    /// Leases last `secs` (at least the connector's call timeout: a lease that ends during a
+    /// token request lets another process refresh with the same refresh token).
+    pub fn with_lease_secs(mut self, secs: i64) -> Platform {
+        self.lease_secs = secs.max(1);
+        self
+    }
+
+    /// This process's name on the leases it holds.
+    pub fn lease_owner(&self) -> &str {
+        &self.owner
     }
 
     pub fn now(&self) -> i64 {

@@ -5,29 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::de::DeserializeOwned;
 
 use super::crypto::Sealer;
 use super::error::{PlatformError, StoreError};
-use super::store::{ApiKey, PanelGrant, PanelGrantKind, Pending, PendingSecrets, Record, Secrets, Status, Store};
+use super::rows::{open_pending, Row, COLUMNS};
+use super::store::{ApiKey, PanelGrant, PanelGrantKind, Pending, Record, Store};
 use super::writer::Writer;
 use crate::files;
-
-/// A connection's row, secrets sealed.
-struct Row {
-    name: String,
-    settings: String,
-    status: &'static str,
-    remedy: Option<String>,
-    last_error: Option<String>,
-    identity: Option<String>,
-    expires_at: Option<i64>,
-    secrets: Vec<u8>,
-    generation: i64,
-    created_at: i64,
-    updated_at: i64,
-    last_refresh_at: Option<i64>,
-}
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -47,52 +31,81 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS connections (
-    name TEXT PRIMARY KEY,
-    settings TEXT NOT NULL,
-    status TEXT NOT NULL,
-    remedy TEXT,
-    last_error TEXT,
-    identity TEXT,
-    expires_at INTEGER,
-    secrets BLOB NOT NULL,
-    generation INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    last_refresh_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS panel_grants (
-    hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    last_used INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pending (
-    state_hash TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    secrets BLOB NOT NULL,
-    created_at INTEGER NOT NULL
-);";
+/// Versioned migrations, applied in order when the store opens, each once (the first is the
+/// schema stores had before versions were kept, so it is written to apply over it).
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS connections (
+            name TEXT PRIMARY KEY,
+            settings TEXT NOT NULL,
+            status TEXT NOT NULL,
+            remedy TEXT,
+            last_error TEXT,
+            identity TEXT,
+            expires_at INTEGER,
+            secrets BLOB NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            last_refresh_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS panel_grants (
+            hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_used INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS pending (
+            state_hash TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secrets BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );",
+    ),
+    (
+        2,
+        "ALTER TABLE connections ADD COLUMN lease_owner TEXT;
+        ALTER TABLE connections ADD COLUMN lease_until INTEGER;
+        ALTER TABLE connections ADD COLUMN next_keepalive_at INTEGER;
+        ALTER TABLE connections ADD COLUMN keepalive TEXT NOT NULL DEFAULT '{}';
+        UPDATE connections SET next_keepalive_at = COALESCE(last_refresh_at, updated_at) + 86400;
+        CREATE INDEX IF NOT EXISTS connections_due ON connections (next_keepalive_at) WHERE status = 'connected';",
+    ),
+];
+
+/// Applies the migrations `db` lacks, in one transaction.
+fn migrate(db: &mut Connection) -> Result<(), PlatformError> {
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(db_err)?;
+    let applied: Vec<i64> = {
+        let mut st = tx.prepare("SELECT version FROM schema_migrations").map_err(db_err)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)?
+    };
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, super::clock::unix_now()],
+        )
+        .map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)
+}
 
 fn db_err(e: rusqlite::Error) -> PlatformError {
     StoreError::Database(e).into()
-}
-
-/// A JSON column's value, or a store error naming what and whose.
-fn column<T: DeserializeOwned>(what: &'static str, owner: &str, text: Option<String>) -> Result<Option<T>, StoreError> {
-    text.map(|t| serde_json::from_str(&t)).transpose().map_err(|source| StoreError::Corrupt {
-        what,
-        owner: owner.chars().take(64).collect(),
-        source,
-    })
 }
 
 impl SqliteStore {
@@ -109,11 +122,11 @@ impl SqliteStore {
         }
         files::create_private_file(path).map_err(failed(path))?;
         let sealer = Sealer::load(&path.with_extension("key"))?;
-        let conn = Connection::open(path).map_err(db_err)?;
+        let mut conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
-        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        migrate(&mut conn)?;
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.as_os_str().to_owned();
             file.push(suffix);
@@ -171,29 +184,6 @@ impl SqliteStore {
             readers.push(conn);
         }
         result
-    }
-
-    fn seal(&self, name: &str, s: &Secrets) -> Vec<u8> {
-        // Strings and a map of JSON values always serialize.
-        self.sealer.seal(name, &serde_json::to_vec(s).unwrap_or_default())
-    }
-
-    /// A record as its row's values, secrets sealed: what a change takes to the writer.
-    fn row(&self, r: &Record) -> Row {
-        Row {
-            name: r.name.clone(),
-            settings: serde_json::Value::Object(r.settings.clone()).to_string(),
-            status: r.status.as_str(),
-            remedy: r.remedy.clone(),
-            last_error: r.last_error.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default()),
-            identity: r.identity.as_ref().map(|i| serde_json::to_string(i).unwrap_or_default()),
-            expires_at: r.expires_at,
-            secrets: self.seal(&r.name, &r.secrets),
-            generation: r.generation,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            last_refresh_at: r.last_refresh_at,
-        }
     }
 }
 
@@ -298,11 +288,10 @@ impl Store for SqliteStore {
     }
 
     fn insert(&self, r: &Record) -> Result<(), PlatformError> {
-        let row = self.row(r);
+        let w = Row::of(&self.sealer, r);
         let n = self.writer.write(move |db| {
-            db.prepare_cached("INSERT INTO connections (name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(name) DO NOTHING")
-                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.created_at, row.updated_at, row.last_refresh_at]))
+            db.prepare_cached(&format!("INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(name) DO NOTHING"))
+                .and_then(|mut st| st.execute(params![w.name, w.settings, w.status, w.remedy, w.last_error, w.identity, w.expires_at, w.secrets, w.generation, w.created_at, w.updated_at, w.last_refresh_at, w.next_keepalive_at, w.keepalive]))
                 .map_err(db_err)
         })?;
         if n == 0 {
@@ -311,65 +300,108 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn update(&self, r: &Record) -> Result<(), PlatformError> {
-        let row = self.row(r);
+    fn update(&self, r: &Record, expected_generation: i64) -> Result<(), PlatformError> {
+        let w = Row::of(&self.sealer, r);
+        let (n, exists) = self.writer.write(move |db| {
+            let n = db.prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11, next_keepalive_at=?12, keepalive=?13 WHERE name=?1 AND generation=?14")
+                .and_then(|mut st| st.execute(params![w.name, w.settings, w.status, w.remedy, w.last_error, w.identity, w.expires_at, w.secrets, w.generation, w.updated_at, w.last_refresh_at, w.next_keepalive_at, w.keepalive, expected_generation]))
+                .map_err(db_err)?;
+            let exists = n == 1
+                || db
+                    .prepare_cached("SELECT 1 FROM connections WHERE name=?1")
+                    .and_then(|mut st| st.exists(params![w.name]))
+                    .map_err(db_err)?;
+            Ok((n, exists))
+        })?;
+        match (n, exists) {
+            (0, false) => Err(PlatformError::NotFound(r.name.clone())),
+            (0, true) => Err(PlatformError::Changed(r.name.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    fn update_leased(&self, r: &Record, owner: &str, expected_generation: i64) -> Result<bool, PlatformError> {
+        let w = Row::of(&self.sealer, r);
+        let owner = owner.to_string();
         let n = self.writer.write(move |db| {
-            db.prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11 WHERE name=?1")
-                .and_then(|mut st| st.execute(params![row.name, row.settings, row.status, row.remedy, row.last_error, row.identity, row.expires_at, row.secrets, row.generation, row.updated_at, row.last_refresh_at]))
+            db.prepare_cached("UPDATE connections SET settings=?2, status=?3, remedy=?4, last_error=?5, identity=?6, expires_at=?7, secrets=?8, generation=?9, updated_at=?10, last_refresh_at=?11, next_keepalive_at=?12, keepalive=?13, lease_owner=NULL, lease_until=NULL WHERE name=?1 AND generation=?14 AND lease_owner=?15")
+                .and_then(|mut st| st.execute(params![w.name, w.settings, w.status, w.remedy, w.last_error, w.identity, w.expires_at, w.secrets, w.generation, w.updated_at, w.last_refresh_at, w.next_keepalive_at, w.keepalive, expected_generation, owner]))
                 .map_err(db_err)
         })?;
-        if n == 0 {
-            return Err(PlatformError::NotFound(r.name.clone()));
-        }
+        Ok(n == 1)
+    }
+
+    fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool, PlatformError> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        let n = self.writer.write(move |db| {
+            db.prepare_cached("UPDATE connections SET lease_owner=?2, lease_until=?4 WHERE name=?1 AND (lease_owner IS NULL OR lease_owner=?2 OR lease_until < ?3)")
+                .and_then(|mut st| st.execute(params![name, owner, now, until]))
+                .map_err(db_err)
+        })?;
+        Ok(n == 1)
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<(), PlatformError> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        self.writer.write(move |db| {
+            db.prepare_cached(
+                "UPDATE connections SET lease_owner=NULL, lease_until=NULL WHERE name=?1 AND lease_owner=?2",
+            )
+            .and_then(|mut st| st.execute(params![name, owner]))
+            .map_err(db_err)
+        })?;
         Ok(())
     }
 
-    fn get(&self, name: &str) -> Result<Record, PlatformError> {
-        let row = self.read(|db| {
-            db.prepare_cached(
-                "SELECT name, settings, status, remedy, last_error, identity, expires_at, secrets, generation, created_at, updated_at, last_refresh_at FROM connections WHERE name=?1",
-            )
-            .and_then(|mut st| st.query_row(
-                params![name],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, Option<String>>(4)?,
-                        row.get::<_, Option<String>>(5)?,
-                        row.get::<_, Option<i64>>(6)?,
-                        row.get::<_, Vec<u8>>(7)?,
-                        row.get::<_, i64>(8)?,
-                        row.get::<_, i64>(9)?,
-                        row.get::<_, i64>(10)?,
-                        row.get::<_, Option<i64>>(11)?,
-                    ))
-                },
-            ))
-            .optional()
-            .map_err(db_err)
-        })?
-        .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
-        let owner = row.0.as_str();
-        let secrets: Secrets = serde_json::from_slice(&self.sealer.open(owner, &row.7)?).map_err(|source| {
-            StoreError::Corrupt { what: "sealed secrets", owner: owner.chars().take(64).collect(), source }
-        })?;
-        Ok(Record {
-            settings: column("settings", owner, Some(row.1))?.unwrap_or_default(),
-            status: Status::parse(owner, &row.2)?,
-            remedy: row.3,
-            last_error: column("last error", owner, row.4)?,
-            identity: column("identity", owner, row.5)?,
-            expires_at: row.6,
-            secrets,
-            generation: row.8,
-            created_at: row.9,
-            updated_at: row.10,
-            last_refresh_at: row.11,
-            name: row.0,
+    /// One process writes a SQLite store at a time, so the claim is one UPDATE of the due
+    /// rows (the PostgreSQL store skips rows other processes hold instead).
+    fn claim_due(&self, now: i64, limit: usize, owner: &str, until: i64) -> Result<Vec<String>, PlatformError> {
+        let owner = owner.to_string();
+        let limit = limit as i64;
+        self.writer.write(move |db| {
+            let mut st = db
+                .prepare_cached(
+                    "UPDATE connections SET lease_owner=?3, lease_until=?4 WHERE name IN (
+                        SELECT name FROM connections
+                        WHERE status='connected' AND next_keepalive_at <= ?1 AND (lease_owner IS NULL OR lease_until < ?1)
+                        ORDER BY next_keepalive_at LIMIT ?2)
+                     RETURNING name",
+                )
+                .map_err(db_err)?;
+            let names = st.query_map(params![now, limit, owner, until], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            names.collect::<Result<Vec<_>, _>>().map_err(db_err)
         })
+    }
+
+    fn get(&self, name: &str) -> Result<Record, PlatformError> {
+        let row = self
+            .read(|db| {
+                db.prepare_cached(&format!("SELECT {COLUMNS} FROM connections WHERE name=?1"))
+                    .and_then(|mut st| {
+                        st.query_row(params![name], |r| {
+                            Ok(Row {
+                                name: r.get(0)?,
+                                settings: r.get(1)?,
+                                status: r.get(2)?,
+                                remedy: r.get(3)?,
+                                last_error: r.get(4)?,
+                                identity: r.get(5)?,
+                                expires_at: r.get(6)?,
+                                secrets: r.get(7)?,
+                                generation: r.get(8)?,
+                                created_at: r.get(9)?,
+                                updated_at: r.get(10)?,
+                                last_refresh_at: r.get(11)?,
+                                next_keepalive_at: r.get(12)?,
+                                keepalive: r.get(13)?,
+                            })
+                        })
+                    })
+                    .optional()
+                    .map_err(db_err)
+            })?
+            .ok_or_else(|| PlatformError::NotFound(name.to_string()))?;
+        row.record(&self.sealer)
     }
 
     fn names(&self) -> Result<Vec<String>, PlatformError> {
@@ -443,13 +475,7 @@ impl Store for SqliteStore {
         let Some((hash, name, sealed, at)) = found else {
             return Ok(None);
         };
-        let plain = self.sealer.open(&hash, &sealed)?;
-        let secrets: PendingSecrets = serde_json::from_slice(&plain).map_err(|source| StoreError::Corrupt {
-            what: "pending sign-in",
-            owner: name.chars().take(64).collect(),
-            source,
-        })?;
-        Ok(Some(Pending { state_hash: hash, name, secrets, created_at: at }))
+        open_pending(&self.sealer, hash, name, &sealed, at).map(Some)
     }
 
     fn expire_pending(&self, cutoff: i64) -> Result<usize, PlatformError> {

@@ -79,6 +79,25 @@ pub struct Record {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_refresh_at: Option<i64>,
+    /// When keep-alive next refreshes the connection, and its failures so far.
+    pub keepalive: Keepalive,
+}
+
+/// A connection's place in the keep-alive queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keepalive {
+    /// When the connection is next due (Unix seconds); None: never (not connected).
+    #[serde(skip)]
+    pub next_at: Option<i64>,
+    /// Failed keep-alive refreshes in a row (the backoff grows with them).
+    #[serde(default)]
+    pub attempts: u32,
+    /// On how many days a keep-alive refresh failed, counted once per day.
+    #[serde(default)]
+    pub failed_days: u32,
+    /// The day (Unix seconds / 86 400) of the last failure counted.
+    #[serde(default)]
+    pub last_failed_day: Option<i64>,
 }
 
 impl Record {
@@ -161,10 +180,27 @@ pub struct PanelGrant {
 /// The durable store of connections. Every method is one transaction; `insert` refuses a name
 /// in use ([`PlatformError::NameTaken`]), `update`, `get` and `delete` an unknown one
 /// ([`PlatformError::NotFound`]).
+///
+/// Several processes may share a store. A refresh is guarded by a lease on the connection (an
+/// owner and an expiry in its row, taken with one conditional write, never a lock held across
+/// the token request), and every write is fenced by the generation it read: a writer that read
+/// an older token set can never put it over a newer one.
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn insert(&self, r: &Record) -> Result<(), PlatformError>;
-    /// Writes every field of an existing connection.
-    fn update(&self, r: &Record) -> Result<(), PlatformError>;
+    /// Writes every field of an existing connection whose stored generation is still
+    /// `expected_generation` ([`PlatformError::Changed`] when another writer came first).
+    fn update(&self, r: &Record, expected_generation: i64) -> Result<(), PlatformError>;
+    /// Writes a refreshed token set and gives the lease back, only while `owner` holds the lease
+    /// and the stored generation is `expected_generation`; false when it did not write.
+    fn update_leased(&self, r: &Record, owner: &str, expected_generation: i64) -> Result<bool, PlatformError>;
+    /// Takes (or extends) the connection's refresh lease for `owner` until `until`: when no one
+    /// holds it, `owner` does, or the holder's lease ended before `now`. True when taken.
+    fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool, PlatformError>;
+    /// Gives `owner`'s lease back.
+    fn release_lease(&self, name: &str, owner: &str) -> Result<(), PlatformError>;
+    /// Keep-alive's queue: up to `limit` connected connections due at `now` whose lease is free,
+    /// leased to `owner` until `until` as they are claimed (another process skips them).
+    fn claim_due(&self, now: i64, limit: usize, owner: &str, until: i64) -> Result<Vec<String>, PlatformError>;
     fn get(&self, name: &str) -> Result<Record, PlatformError>;
     /// Every connection's name, in order.
     fn names(&self) -> Result<Vec<String>, PlatformError>;

@@ -1,7 +1,11 @@
 //! Fresh access tokens: the stored one while it outlives the refresh margin, otherwise a
-//! refresh, one at a time per connection (the others wait and use its result). The rotated
-//! refresh token is stored durably before the new access token is handed out; a failure is
-//! handled as its classification says.
+//! refresh, one at a time per connection: in this process a mutex per connection, across
+//! processes on one store a lease in the connection's row. The holder re-reads the connection
+//! and skips the refresh when another process already made it; no database connection is held
+//! across the token request; the lease outlives the request's timeout and is renewed before each
+//! retry; a crashed holder's lease expires and is taken over. The new token set is written only
+//! while the lease is held and the stored generation is the one read (a fence), before the new
+//! access token is handed out. A failure is handled as its classification says.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -11,8 +15,11 @@ use connector_interface::{Action, ConnectorError, Secret, TokenSet};
 
 use super::error::PlatformError;
 use super::retry::wait_after;
-use super::store::{Record, Status};
-use super::{Platform, REFRESH_MARGIN_SECS};
+use super::store::{Keepalive, Record, Status};
+use super::{Platform, KEEPALIVE_AFTER_SECS, REFRESH_MARGIN_SECS};
+
+/// How often a process waiting for another's refresh looks at the store.
+const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Platform {
     fn is_app_only(r: &Record) -> bool {
@@ -35,6 +42,7 @@ impl Platform {
         r.last_error = None;
         r.generation += 1;
         r.updated_at = now;
+        r.keepalive = Keepalive { next_at: Some(now + KEEPALIVE_AFTER_SECS), ..Keepalive::default() };
         if !initial {
             r.last_refresh_at = Some(now);
         } else {
@@ -74,10 +82,12 @@ impl Platform {
         // Another caller may have refreshed while this one waited.
         let r = self.store.get(name)?;
         Self::usable(&r)?;
-        match self.fresh(&r) {
-            Some(at) => Ok((at, r.expires_at)),
-            None => self.refresh_locked(r),
+        if let Some(at) = self.fresh(&r) {
+            return Ok((at, r.expires_at));
         }
+        let r = self.refresh_leased(name, |r| self.fresh(r).is_some())?;
+        Self::usable(&r)?;
+        Ok((r.secrets.access_token.clone().unwrap_or_default(), r.expires_at))
     }
 
     /// The stored access token if it outlives the refresh margin.
@@ -98,8 +108,47 @@ impl Platform {
                 remedy: "Click Save and authorize to sign in.".into(),
             });
         }
-        self.refresh_locked(r)?;
-        self.store.get(name)
+        // Done when another caller or process refreshed after this read.
+        let seen = r.generation;
+        self.refresh_leased(name, |r| r.generation != seen)
+    }
+
+    /// The keep-alive refresh of a connection it claimed: skipped when the connection was
+    /// refreshed after it was due.
+    pub(super) fn refresh_due(&self, name: &str) -> Result<Record, PlatformError> {
+        let lock = self.lock_for(name);
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.now();
+        self.refresh_leased(name, |r| r.keepalive.next_at.is_some_and(|t| t > now))
+    }
+
+    /// Refreshes under the connection's lease unless `done` says the stored connection no longer
+    /// needs it (another process refreshed); the connection as stored afterwards.
+    fn refresh_leased(&self, name: &str, done: impl Fn(&Record) -> bool) -> Result<Record, PlatformError> {
+        loop {
+            let now = self.now();
+            if self.store.take_lease(name, &self.owner, now, now + self.lease_secs)? {
+                break;
+            }
+            // Another process holds the lease: wait for its token set (or for its lease to end).
+            std::thread::sleep(LEASE_POLL);
+            let r = self.store.get(name)?;
+            if done(&r) {
+                return Ok(r);
+            }
+        }
+        // Holding the lease: another process may have refreshed just before it was taken.
+        let r = self.store.get(name)?;
+        if done(&r) {
+            self.store.release_lease(name, &self.owner)?;
+            return Ok(r);
+        }
+        let result = self.refresh_holding(r);
+        if result.is_err() {
+            // A failed refresh gives the lease back at once (a written one gave it back already).
+            let _ = self.store.release_lease(name, &self.owner);
+        }
+        result
     }
 
     /// One token request for the connection: client credentials for an app-only one, else its
@@ -116,17 +165,28 @@ impl Platform {
         })
     }
 
-    fn refresh_locked(&self, mut r: Record) -> Result<(String, Option<i64>), PlatformError> {
+    fn refresh_holding(&self, mut r: Record) -> Result<Record, PlatformError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The lease outlives this attempt's token request (taken just before the first,
+            // renewed before each retry).
+            let now = self.now();
+            if attempt > 1 && !self.store.take_lease(&r.name, &self.owner, now, now + self.lease_secs)? {
+                return Err(PlatformError::Changed(r.name.clone()));
+            }
             match self.request_tokens(&r)? {
                 Ok(t) => {
-                    // The rotated refresh token is stored durably before the new access token is used.
+                    // The rotated refresh token is stored durably before the new access token is
+                    // used, and only over the token set this refresh started from.
+                    let read = r.generation;
                     self.apply_tokens(&mut r, t, false);
-                    self.store.update(&r)?;
+                    if !self.store.update_leased(&r, &self.owner, read)? {
+                        tracing::warn!(connection = %r.name, "refresh lease lost before the token set was written");
+                        return Err(PlatformError::Changed(r.name.clone()));
+                    }
                     tracing::info!(connection = %r.name, generation = r.generation, "token refreshed");
-                    return Ok((r.secrets.access_token.clone().unwrap_or_default(), r.expires_at));
+                    return Ok(r);
                 }
                 Err(e) => match wait_after(attempt, &e) {
                     Some(wait) => {
@@ -146,7 +206,27 @@ impl Platform {
     /// (tokens kept until replaced); configuration and admin problems mark it with the remedy;
     /// transient ones leave it connected.
     pub fn mark_failure(&self, name: &str, e: &ConnectorError) -> Result<(), PlatformError> {
-        let mut r = self.store.get(name)?;
+        self.change(name, |r| Self::record_failure(r, e))
+    }
+
+    /// Changes a stored connection: read, `edit`, write fenced by the generation read; read
+    /// again when another writer came first.
+    pub(super) fn change(&self, name: &str, edit: impl Fn(&mut Record)) -> Result<(), PlatformError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut r = self.store.get(name)?;
+            let read = r.generation;
+            edit(&mut r);
+            r.updated_at = self.now();
+            match self.store.update(&r, read) {
+                Err(PlatformError::Changed(_)) if tries < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn record_failure(r: &mut Record, e: &ConnectorError) {
         let status = match e.action() {
             Some(Action::Reauthorize) => Status::NeedsReauthorization,
             Some(Action::FixConfiguration | Action::GrantAdminConsent | Action::AssignRole | Action::ContactAdmin) => {
@@ -159,7 +239,5 @@ impl Platform {
             r.remedy = Some(e.remediation().unwrap_or(e.message()).to_string());
         }
         r.last_error = Some(e.clone());
-        r.updated_at = self.now();
-        self.store.update(&r)
     }
 }
