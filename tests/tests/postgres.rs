@@ -230,6 +230,7 @@ fn two_processes_share_the_keepalive_queue() {
         outcomes.iter().map(Vec::len).collect::<Vec<_>>()
     );
     assert_eq!(refresh_grants(&m) - before, 120);
-    // Nothing is due any more.
+    // Nothing is due any more, and no per-connection state is left behind in either process.
     assert!(a.keepalive().unwrap().is_empty());
+    assert_eq!((a.refreshing(), b.refreshing()), (0, 0));
 }

@@ -111,14 +111,30 @@ pub fn default_store() -> PathBuf {
 }
 
 /// The host for real Microsoft, or for a mock at `mock_url`.
-fn load_host(common: &Common, mock_url: Option<&str>) -> Result<ConnectorHost, CliError> {
+fn load_host(common: &Common, mock_url: Option<&str>, max_instances: Option<u32>) -> Result<ConnectorHost, CliError> {
     let manifest = super::locate::manifest(common.manifest.as_deref())?;
-    let options = mock_url.map(crate::mock_idp::load_options).unwrap_or_default();
+    let mut options = mock_url.map(crate::mock_idp::load_options).unwrap_or_default();
+    options.max_instances = max_instances;
     Ok(ConnectorHost::load(&manifest, &options)?)
 }
 
+/// Instances of the connector for `concurrency` refreshes at once: each holds its instance
+/// through its token request; 32 more for everything else (the API, the panel).
+pub fn instances_for(concurrency: usize) -> u32 {
+    (concurrency as u32).saturating_add(32).min(host_harness::host::MAX_INSTANCES_LIMIT)
+}
+
 pub fn platform(common: &Common, mock_url: Option<&str>, redirect_uri: &str) -> Result<Platform, CliError> {
-    let host = Arc::new(load_host(common, mock_url.or(common.mock_url.as_deref()))?);
+    platform_with(common, mock_url, redirect_uri, None)
+}
+
+fn platform_with(
+    common: &Common,
+    mock_url: Option<&str>,
+    redirect_uri: &str,
+    max_instances: Option<u32>,
+) -> Result<Platform, CliError> {
+    let host = Arc::new(load_host(common, mock_url.or(common.mock_url.as_deref()), max_instances)?);
     Ok(Platform::on(host, open_store(common)?, redirect_uri, system_clock())?)
 }
 
@@ -222,8 +238,9 @@ pub fn run(command: ConnectionsCommand, common: Common) -> Result<u8, CliError> 
 }
 
 pub fn keepalive(common: Common, concurrency: usize) -> Result<u8, CliError> {
-    let p = platform(&common, common.mock_url.as_deref(), "http://localhost:8400/callback")?;
-    let options = host_harness::platform::KeepaliveOptions { concurrency: concurrency.max(1), ..Default::default() };
+    let concurrency = concurrency.max(1);
+    let p = platform_with(&common, None, "http://localhost:8400/callback", Some(instances_for(concurrency)))?;
+    let options = host_harness::platform::KeepaliveOptions { concurrency, ..Default::default() };
     let results = p.keepalive_with(options)?;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     if common.json {

@@ -18,7 +18,7 @@ use host_harness::conformance::IdentityProvider;
 use host_harness::error::{parse_envelope, HostError};
 use host_harness::{manifest, ConnectorHost, LoadOptions};
 
-pub use connections::{connection_table, default_store, open_store, Common};
+pub use connections::{connection_table, default_store, instances_for, open_store, Common};
 
 /// The manifest given, or found as `connector-host --help` says.
 pub fn locate_manifest(given: Option<&Path>) -> Result<PathBuf, HostError> {

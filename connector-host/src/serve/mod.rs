@@ -161,7 +161,8 @@ fn prepare(args: &ServeArgs) -> Result<Ready, CliError> {
     };
     let manifest = crate::cli::locate_manifest(args.common.manifest.as_deref())?;
     let mock_base = mock.as_ref().map(|m| m.base_url()).or(args.mock_url.clone());
-    let options = mock_base.as_deref().map(crate::mock_idp::load_options).unwrap_or_default();
+    let mut options = mock_base.as_deref().map(crate::mock_idp::load_options).unwrap_or_default();
+    options.max_instances = Some(crate::cli::instances_for(args.keepalive_concurrency.max(1)));
     let host = Arc::new(ConnectorHost::load(&manifest, &options)?);
     let store = crate::cli::open_store(&args.common)?;
     let platform = Arc::new(Platform::on(host, store, &redirect_uri, system_clock())?.with_lease_secs(args.lease_secs));

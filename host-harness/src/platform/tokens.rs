@@ -8,7 +8,7 @@
 //! access token is handed out. A failure is handled as its classification says.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use connector_interface::io::{ClientCredentialsInput, RefreshTokenInput};
 use connector_interface::{Action, ConnectorError, Secret, TokenSet};
@@ -50,8 +50,26 @@ impl Platform {
         }
     }
 
-    fn lock_for(&self, name: &str) -> Arc<Mutex<()>> {
-        self.locks.lock().unwrap_or_else(|e| e.into_inner()).entry(name.to_string()).or_default().clone()
+    /// Connections with a caller in or waiting for their in-process refresh mutex now.
+    pub fn refreshing(&self) -> usize {
+        self.locks.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Runs `f` while holding the connection's in-process refresh mutex. The mutex is made on
+    /// first use and dropped when its last user is done, so the map holds only connections
+    /// being refreshed (not every connection keep-alive ever touched).
+    fn serially<T>(&self, name: &str, f: impl FnOnce() -> T) -> T {
+        let lock = self.locks.lock().unwrap_or_else(|e| e.into_inner()).entry(name.to_string()).or_default().clone();
+        let out = {
+            let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            f()
+        };
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and this one: nobody else waits for it.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(name);
+        }
+        out
     }
 
     fn usable(r: &Record) -> Result<(), PlatformError> {
@@ -77,17 +95,17 @@ impl Platform {
         if let Some(at) = self.fresh(&r) {
             return Ok((at, r.expires_at));
         }
-        let lock = self.lock_for(name);
-        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        // Another caller may have refreshed while this one waited.
-        let r = self.store.get(name)?;
-        Self::usable(&r)?;
-        if let Some(at) = self.fresh(&r) {
-            return Ok((at, r.expires_at));
-        }
-        let r = self.refresh_leased(name, |r| self.fresh(r).is_some())?;
-        Self::usable(&r)?;
-        Ok((r.secrets.access_token.clone().unwrap_or_default(), r.expires_at))
+        self.serially(name, || {
+            // Another caller may have refreshed while this one waited.
+            let r = self.store.get(name)?;
+            Self::usable(&r)?;
+            if let Some(at) = self.fresh(&r) {
+                return Ok((at, r.expires_at));
+            }
+            let r = self.refresh_leased(name, false, |r| self.fresh(r).is_some())?;
+            Self::usable(&r)?;
+            Ok((r.secrets.access_token.clone().unwrap_or_default(), r.expires_at))
+        })
     }
 
     /// The stored access token if it outlives the refresh margin.
@@ -98,43 +116,47 @@ impl Platform {
 
     /// Refreshes now (the `connections refresh` command and keep-alive).
     pub fn refresh(&self, name: &str) -> Result<Record, PlatformError> {
-        let lock = self.lock_for(name);
-        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let r = self.store.get(name)?;
-        if r.status == Status::PendingAuthorization && r.secrets.refresh_token.is_none() && !Self::is_app_only(&r) {
-            return Err(PlatformError::Unusable {
-                name: name.into(),
-                status: "is waiting for sign-in",
-                remedy: "Click Save and authorize to sign in.".into(),
-            });
-        }
-        // Done when another caller or process refreshed after this read.
-        let seen = r.generation;
-        self.refresh_leased(name, |r| r.generation != seen)
+        self.serially(name, || {
+            let r = self.store.get(name)?;
+            if r.status == Status::PendingAuthorization && r.secrets.refresh_token.is_none() && !Self::is_app_only(&r) {
+                return Err(PlatformError::Unusable {
+                    name: name.into(),
+                    status: "is waiting for sign-in",
+                    remedy: "Click Save and authorize to sign in.".into(),
+                });
+            }
+            // Done when another caller or process refreshed after this read.
+            let seen = r.generation;
+            self.refresh_leased(name, false, |r| r.generation != seen)
+        })
     }
 
     /// The keep-alive refresh of a connection it claimed: skipped when the connection was
     /// refreshed after it was due.
     pub(super) fn refresh_due(&self, name: &str) -> Result<Record, PlatformError> {
-        let lock = self.lock_for(name);
-        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let now = self.now();
-        self.refresh_leased(name, |r| r.keepalive.next_at.is_some_and(|t| t > now))
+        self.serially(name, || {
+            let now = self.now();
+            // The claim leased it to this process already: no second write to take the lease.
+            self.refresh_leased(name, true, |r| r.keepalive.next_at.is_some_and(|t| t > now))
+        })
     }
 
-    /// Refreshes under the connection's lease unless `done` says the stored connection no longer
-    /// needs it (another process refreshed); the connection as stored afterwards.
-    fn refresh_leased(&self, name: &str, done: impl Fn(&Record) -> bool) -> Result<Record, PlatformError> {
-        loop {
-            let now = self.now();
-            if self.store.take_lease(name, &self.owner, now, now + self.lease_secs)? {
-                break;
-            }
-            // Another process holds the lease: wait for its token set (or for its lease to end).
-            std::thread::sleep(LEASE_POLL);
-            let r = self.store.get(name)?;
-            if done(&r) {
-                return Ok(r);
+    /// Refreshes under the connection's lease (taken here unless `held`) unless `done` says the
+    /// stored connection no longer needs it (another process refreshed); the connection as
+    /// stored afterwards.
+    fn refresh_leased(&self, name: &str, held: bool, done: impl Fn(&Record) -> bool) -> Result<Record, PlatformError> {
+        if !held {
+            loop {
+                let now = self.now();
+                if self.store.take_lease(name, &self.owner, now, now + self.lease_secs)? {
+                    break;
+                }
+                // Another process holds the lease: wait for its token set (or for its lease to end).
+                std::thread::sleep(LEASE_POLL);
+                let r = self.store.get(name)?;
+                if done(&r) {
+                    return Ok(r);
+                }
             }
         }
         // Holding the lease: another process may have refreshed just before it was taken.
