@@ -213,9 +213,10 @@ impl Store for PostgresStore {
              WHERE name=$1 AND generation=$14",
             &[&w.name, &w.settings, &w.status, &w.remedy, &w.last_error, &w.identity, &w.expires_at, &w.secrets, &w.generation, &w.updated_at, &w.last_refresh_at, &w.next_keepalive_at, &w.keepalive, &expected_generation],
         )?;
-        match (n, self.exists(&r.name)?) {
-            (0, false) => Err(PlatformError::NotFound(r.name.clone())),
-            (0, true) => Err(PlatformError::Changed(r.name.clone())),
+        // Only a write that did not happen asks why (a second query on the error path alone).
+        match n {
+            0 if self.exists(&r.name)? => Err(PlatformError::Changed(r.name.clone())),
+            0 => Err(PlatformError::NotFound(r.name.clone())),
             _ => Ok(()),
         }
     }
