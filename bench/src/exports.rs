@@ -118,8 +118,12 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
     out.rows.push(row);
     out.entries.insert("exchange_code".into(), entry);
     let t = host.v1().exchange_code(&exchange_input(code_for(host))).unwrap().unwrap();
-    let typed =
-        connector_interface::RefreshTokenInput { settings: settings_map(), refresh_token: t.refresh_token, now: now() };
+    let typed = connector_interface::RefreshTokenInput {
+        settings: settings_map(),
+        refresh_token: t.refresh_token,
+        now: now(),
+        assertion_id: None,
+    };
     let [fl, w] = measure_in_turn(
         200,
         [&mut noop, &mut || {

@@ -51,6 +51,7 @@ pub fn exchange_input(code: String) -> connector_interface::ExchangeCodeInput {
         code_verifier: Secret::new(VERIFIER),
         nonce: None,
         now: now(),
+        assertion_id: None,
     }
 }
 

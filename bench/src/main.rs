@@ -77,6 +77,7 @@ fn run() -> i32 {
         client_secret: Some(Secret::new(mock_entra::TEST_CLIENT_SECRET)),
         login_base_url: Some(mock.base_url()),
         graph_base_url: Some(mock.base_url()),
+        ..Default::default()
     };
     let exports = exports::measure_exports(&host, &mock, &platform);
     let cold = coldstart::measure_cold_start(&wasm, &exports::cases());

@@ -73,7 +73,7 @@
       var key = s.dataset.key;
       var chosen = s.querySelector('select.chosen');
       if (chosen) { settings[key] = Array.prototype.map.call(chosen.options, function (o) { return o.value; }); return; }
-      var input = s.querySelector('input, select');
+      var input = s.querySelector('input, select, textarea');
       if (input && input.value !== '') settings[key] = input.value;
     });
     return settings;

@@ -111,6 +111,12 @@ pub enum ConfigError {
     Undeclared(String),
     #[error("platform configuration {key} is required{}", .env.as_deref().map(|e| format!(" (set {e})")).unwrap_or_default())]
     Missing { key: String, env: Option<String> },
+    #[error("the manifest declares host function {name}, which this host does not offer (it offers {})", crate::host::HOST_FUNCTIONS.join(", "))]
+    HostFunction { name: String },
+    #[error("platform configuration {key}: {problem}")]
+    PrivateKey { key: String, problem: crate::signing::CredentialError },
+    #[error("platform configuration {key}: cannot read the file it names: {reason}")]
+    PrivateKeyFile { key: String, reason: String },
     #[error("max_instances must be between 1 and {limit}, not {value}")]
     MaxInstances { value: u32, limit: u32 },
     #[error("the cache directory {} is not valid UTF-8", .0.display())]

@@ -5,12 +5,16 @@
 //! per instance at a time. A call's CPU is bounded by fuel (per
 //! store, so a runaway call never interrupts another: extism's epoch timeout is engine-wide)
 //! and its outbound HTTP by the call's deadline, through the host's own `connector_http`.
+//! Where a connector declares `connector_sign`, it signs with the keys of the call in progress
+//! (and the platform's own), never holding them (`signing.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connector_interface::exports::required_names;
+use connector_interface::sign::{SignOutcome, SignRequest, SIGN_FUNCTION};
 use connector_interface::{Export, HttpOutcome, HttpRequest, TransportKind};
 use extism::{CompiledPlugin, CurrentPlugin, Function, PluginBuilder, UserData, Val, PTR};
 use serde_json::Value;
@@ -21,6 +25,10 @@ use crate::instances::{Instances, Lease, LeaseError};
 use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
 use crate::resolver::Egress;
+use crate::signing::Keys;
+
+/// The optional host functions this host offers (a manifest's `host_functions`).
+pub const HOST_FUNCTIONS: &[&str] = &[SIGN_FUNCTION];
 
 /// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 32;
@@ -85,11 +93,28 @@ pub struct LoadOptions {
     pub allow_loopback: bool,
     /// Fixed name resolution in place of DNS (tests of what an allowed name may resolve to).
     pub resolver: Option<std::sync::Arc<std::collections::BTreeMap<String, Vec<std::net::IpAddr>>>>,
+    /// Keeps every export's input and every `connector_sign` request the module makes (for the
+    /// conformance suite and tests that prove what a connector is, and is not, given).
+    pub recorder: Option<Recorder>,
 }
 
-/// Per-call context handed to the host HTTP function.
+/// What crossed into the module: `(export or host function, bytes)`, in order.
+pub type Recorder = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn record(recorder: &Option<Recorder>, what: &str, bytes: &[u8]) {
+    if let Some(r) = recorder {
+        r.lock().unwrap_or_else(|e| e.into_inner()).push((what.to_string(), bytes.to_vec()));
+    }
+}
+
+/// Per-call context handed to the host functions.
 struct CallContext {
     deadline: Instant,
+    /// The platform's own keys (its app's certificate), for every call.
+    host_keys: Arc<Keys>,
+    /// The keys of this call (a connection's certificate), none for most calls.
+    call_keys: Option<Keys>,
+    recorder: Option<Recorder>,
 }
 
 pub struct ConnectorHost {
@@ -99,6 +124,34 @@ pub struct ConnectorHost {
     instances: Instances,
     timeout: Duration,
     outbound: Outbound,
+    host_keys: Arc<Keys>,
+    recorder: Option<Recorder>,
+}
+
+/// `connector_sign`: a JSON `SignRequest` in, a JSON `SignOutcome` out; signs only with a key of
+/// the call in progress or of the platform.
+fn connector_sign(
+    plugin: &mut CurrentPlugin,
+    inputs: &[Val],
+    outputs: &mut [Val],
+    _: UserData<()>,
+) -> Result<(), extism::Error> {
+    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
+    if let Ok(ctx) = plugin.host_context::<CallContext>() {
+        record(&ctx.recorder, SIGN_FUNCTION, &bytes);
+    }
+    let outcome = match (serde_json::from_slice::<SignRequest>(&bytes), plugin.host_context::<CallContext>()) {
+        (Ok(req), Ok(ctx)) => match &ctx.call_keys {
+            Some(keys) if keys.holds(&req.key) => keys.sign(&req),
+            _ => ctx.host_keys.sign(&req),
+        },
+        (Err(_), _) => SignOutcome::failed("invalid_request", "the input is not a connector_sign request document"),
+        (_, Err(_)) => SignOutcome::failed("unknown_key", "no keys were given for this call"),
+    };
+    let out = serde_json::to_vec(&outcome)?;
+    let handle = plugin.memory_new(&out)?;
+    outputs[0] = plugin.memory_to_val(handle);
+    Ok(())
 }
 
 fn connector_http(
@@ -132,7 +185,11 @@ impl ConnectorHost {
 
     pub fn from_loaded(loaded: LoadedManifest, options: &LoadOptions) -> Result<ConnectorHost, HostError> {
         let m = &loaded.manifest;
-        let config = manifest::platform_config(m, &options.config)?;
+        if let Some(f) = m.host_functions.iter().find(|f| !HOST_FUNCTIONS.contains(&f.as_str())) {
+            return Err(ConfigError::HostFunction { name: f.chars().take(64).collect() }.into());
+        }
+        let mut config = manifest::platform_config(m, &options.config)?;
+        let host_keys = Arc::new(manifest::hold_private_keys(m, &mut config)?);
         let mut hosts = m.allowed_hosts.clone();
         hosts.extend(options.extra_allowed_hosts.iter().cloned());
         let egress = Egress { allow_loopback: options.allow_loopback, answers: options.resolver.clone() };
@@ -145,7 +202,8 @@ impl ConnectorHost {
         let extism_manifest = extism::Manifest::new([extism::Wasm::data(loaded.wasm.clone())])
             .with_config(config.into_iter())
             .with_memory_max(m.max_pages());
-        let function = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
+        let http = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
+        let sign = Function::new(SIGN_FUNCTION, [PTR], [PTR], UserData::new(()), connector_sign);
         let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
         if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
             return Err(ConfigError::MaxInstances { value: max_instances, limit: MAX_INSTANCES_LIMIT }.into());
@@ -153,7 +211,7 @@ impl ConnectorHost {
         let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config(max_instances))
             .with_wasi(false)
-            .with_functions([function])
+            .with_functions([http, sign])
             .with_fuel_limit(m.max_fuel());
         let builder = cache::apply(builder, &options.cache)?;
         let compiled = CompiledPlugin::new(builder).map_err(|source| HostError::Load { source })?;
@@ -163,6 +221,8 @@ impl ConnectorHost {
             loaded,
             instances: Instances::new(compiled, max_instances as usize),
             outbound,
+            host_keys,
+            recorder: options.recorder.clone(),
         };
         if !options.skip_interface_check {
             host.check_interface()?;
@@ -223,6 +283,11 @@ impl ConnectorHost {
 
     /// Calls `export` with raw input bytes; returns the raw output text (an envelope).
     pub fn call_raw(&self, export: &str, input: &[u8]) -> Result<String, HostError> {
+        self.call_raw_with(export, input, None)
+    }
+
+    /// As [`Self::call_raw`], the connector able to sign with `keys` during this call.
+    pub fn call_raw_with(&self, export: &str, input: &[u8], keys: Option<&Keys>) -> Result<String, HostError> {
         // The call's time limit covers waiting for a free instance too.
         let started = Instant::now();
         let deadline = started + self.timeout;
@@ -232,7 +297,13 @@ impl ConnectorHost {
             lease.keep();
             return Err(HostError::NoSuchExport { export: export.chars().take(64).collect() });
         }
-        let ctx = CallContext { deadline };
+        record(&self.recorder, export, input);
+        let ctx = CallContext {
+            deadline,
+            host_keys: self.host_keys.clone(),
+            call_keys: keys.cloned(),
+            recorder: self.recorder.clone(),
+        };
         let result: Result<String, extism::Error> = p.call_with_host_context(export, input, ctx);
         let elapsed = started.elapsed();
         tracing::debug!(export, elapsed_us = elapsed.as_micros() as u64, ok = result.is_ok(), "connector call");
@@ -271,7 +342,13 @@ impl ConnectorHost {
 
     /// The typed view of interface v1 over this connector: one method per export.
     pub fn v1(&self) -> V1<'_> {
-        V1 { host: self }
+        V1 { host: self, keys: None }
+    }
+
+    /// The typed view, the connector able to sign with `keys` during these calls (a
+    /// connection's certificate key, held by the platform).
+    pub fn v1_with<'a>(&'a self, keys: &'a Keys) -> V1<'a> {
+        V1 { host: self, keys: Some(keys) }
     }
 
     /// How many instances wait in the idle pool.
@@ -299,6 +376,7 @@ fn extism_oom() -> &'static str {
 /// interface's table, so a connector's answer is read once, into its type.
 pub struct V1<'a> {
     host: &'a ConnectorHost,
+    keys: Option<&'a Keys>,
 }
 
 macro_rules! typed_calls {
@@ -307,7 +385,7 @@ macro_rules! typed_calls {
             $(
                 #[doc = concat!("`", stringify!($name), "`: [`connector_interface::", stringify!($input), "`] in, [`connector_interface::", stringify!($output), "`] out.")]
                 pub fn $name(&self, input: &connector_interface::$input) -> CallResult<connector_interface::$output> {
-                    self.host.call_typed(Export::$variant, input)
+                    self.host.call_typed_with(Export::$variant, input, self.keys)
                 }
             )*
         }
@@ -323,9 +401,18 @@ impl ConnectorHost {
         export: Export,
         input: &I,
     ) -> CallResult<T> {
+        self.call_typed_with(export, input, None)
+    }
+
+    fn call_typed_with<I: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        export: Export,
+        input: &I,
+        keys: Option<&Keys>,
+    ) -> CallResult<T> {
         // Serializing the interface's types cannot fail: maps with string keys, no floats as keys.
         let bytes = serde_json::to_vec(input).unwrap_or_default();
-        let text = self.call_raw(export.name(), &bytes)?;
+        let text = self.call_raw_with(export.name(), &bytes, keys)?;
         crate::error::parse_answer(export, &text)
     }
 }

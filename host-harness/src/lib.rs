@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod platform;
 pub mod resolver;
+pub mod signing;
 
 pub use cache::CompileCache;
 pub use error::{CallResult, ConnectorError, HostError};

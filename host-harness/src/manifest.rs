@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ConfigError, HostError, ManifestError};
+use crate::signing::{Keys, SigningKey};
 
 /// The schema every manifest must satisfy.
 pub const SCHEMA: &str = include_str!("../../manifests/manifest.schema.json");
@@ -47,6 +48,10 @@ pub struct ConfigKey {
     pub env: Option<String>,
     #[serde(default)]
     pub test_only: bool,
+    /// A private key (PEM, or the path of a PEM file): the host keeps it and gives the
+    /// connector a key reference for `connector_sign` in its place.
+    #[serde(default)]
+    pub private_key: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +68,9 @@ pub struct Manifest {
     pub limits: Limits,
     #[serde(default)]
     pub platform_config: Vec<ConfigKey>,
+    /// Optional host functions the connector imports (`connector_sign`).
+    #[serde(default)]
+    pub host_functions: Vec<String>,
 }
 
 /// A manifest that passed every check, with its module's bytes.
@@ -219,6 +227,26 @@ pub fn platform_config(
         }
     }
     Ok(out)
+}
+
+/// Takes the private keys out of a connector's configuration: each is read (PEM text, or the
+/// path of a PEM file), kept by the host, and replaced by its reference.
+pub fn hold_private_keys(m: &Manifest, config: &mut BTreeMap<String, String>) -> Result<Keys, HostError> {
+    let mut keys = Keys::default();
+    for k in m.platform_config.iter().filter(|k| k.private_key) {
+        let Some(value) = config.get(&k.key) else { continue };
+        let pem = if value.trim_start().starts_with("-----BEGIN") {
+            value.clone()
+        } else {
+            std::fs::read_to_string(value.trim())
+                .map_err(|e| ConfigError::PrivateKeyFile { key: k.key.clone(), reason: e.kind().to_string() })?
+        };
+        let key =
+            SigningKey::from_pem(&pem).map_err(|problem| ConfigError::PrivateKey { key: k.key.clone(), problem })?;
+        let reference = keys.insert(&format!("platform.{}", k.key), Arc::new(key));
+        config.insert(k.key.clone(), reference);
+    }
+    Ok(keys)
 }
 
 #[cfg(test)]

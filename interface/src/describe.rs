@@ -16,6 +16,10 @@ pub enum SettingKind {
     Text,
     /// Write-only: a platform seals it and never shows it again.
     Secret,
+    /// Write-only: a PEM private key the platform keeps (sealed) and never hands the connector;
+    /// the connector receives a key reference in its place and signs with it through the host's
+    /// `connector_sign` (see [`crate::sign`]).
+    PrivateKey,
     Select,
     Multiselect,
 }
@@ -47,6 +51,10 @@ pub struct Setting {
     /// The export that fills the options on demand ("Fetch data").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options_from: Option<Text>,
+    /// For a `private_key` setting: the key of the setting holding its certificate (PEM), which
+    /// the platform checks the key against when a person saves them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Text>,
 }
 
 /// The output of `describe`. `V` is the connector's view of the HTTP requests its settings
@@ -72,8 +80,17 @@ pub struct Description<V = serde_json::Value, C = serde_json::Value> {
 }
 
 impl<V, C> Description<V, C> {
-    /// The keys of the settings a platform must seal (kind `secret`).
+    /// The keys of the settings a platform must seal (kinds `secret` and `private_key`).
     pub fn secret_keys(&self) -> impl Iterator<Item = &str> {
-        self.settings.iter().filter(|s| s.kind == SettingKind::Secret).map(|s| s.key.as_ref())
+        self.settings
+            .iter()
+            .filter(|s| matches!(s.kind, SettingKind::Secret | SettingKind::PrivateKey))
+            .map(|s| s.key.as_ref())
+    }
+
+    /// The settings that hold private keys: the platform keeps their values and passes the
+    /// connector a key reference instead.
+    pub fn private_keys(&self) -> impl Iterator<Item = &Setting> {
+        self.settings.iter().filter(|s| s.kind == SettingKind::PrivateKey)
     }
 }

@@ -92,6 +92,10 @@ input!(
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<String>,
         now: i64,
+        /// A fresh random id (a GUID) for the client assertion's `jti`, when the connection
+        /// signs in with a certificate (randomness is an input).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion_id: Option<String>,
     }
 );
 
@@ -102,10 +106,19 @@ input!(
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refresh_token: Option<Secret>,
         now: i64,
+        /// As in [`ExchangeCodeInput`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion_id: Option<String>,
     }
 );
 
-input!(ClientCredentialsInput { settings: S, now: i64 });
+input!(ClientCredentialsInput {
+    settings: S,
+    now: i64,
+    /// As in [`ExchangeCodeInput`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assertion_id: Option<String>,
+});
 
 input!(TestConnectionInput { settings: S, access_token: Secret });
 
@@ -243,6 +256,7 @@ mod tests {
             code_verifier: Secret::new("verifier-value"),
             nonce: None,
             now: 1,
+            assertion_id: None,
         };
         let d = format!("{input:?}");
         assert!(!d.contains("s3cr3t") && !d.contains("code-value") && !d.contains("verifier-value"), "{d}");

@@ -15,6 +15,7 @@ pub mod exports;
 pub mod http;
 pub mod io;
 pub mod secret;
+pub mod sign;
 pub mod token;
 
 pub use classification::{
@@ -27,6 +28,7 @@ pub use exports::{Export, EXPORTS};
 pub use http::{HttpOutcome, HttpRequest, HttpResponse, TransportError, TransportKind};
 pub use io::*;
 pub use secret::Secret;
+pub use sign::{SignAlgorithm, SignFailure, SignOutcome, SignRequest, KEY_REFERENCE_PREFIX, SIGN_FUNCTION};
 pub use token::{Grant, Identity, TokenSet};
 
 /// The interface version this crate describes; a connector's `interface_version` export answers it.

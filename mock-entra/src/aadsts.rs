@@ -103,6 +103,27 @@ pub const INVALID_SECRET: Aad = aad(
     401,
     "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
 );
+pub const ASSERTION_INVALID_SIGNATURE: Aad = aad(
+    700027,
+    "invalid_client",
+    401,
+    "Client assertion contains an invalid signature. [Reason - {}, Thumbprint of key used by client: '{}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments if you're not using the Azure public cloud.]",
+);
+pub const ASSERTION_MALFORMED: Aad = aad(50027, "invalid_request", 400, "JWT token is invalid or malformed.");
+pub const ASSERTION_OTHER_APP: Aad =
+    aad(700021, "invalid_client", 401, "Client assertion application identifier doesn't match 'client_id' parameter.");
+pub const ASSERTION_AUDIENCE: Aad = aad(
+    700023,
+    "invalid_client",
+    401,
+    "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+);
+pub const ASSERTION_TIME: Aad = aad(
+    700024,
+    "invalid_client",
+    401,
+    "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+);
 
 // The token endpoint.
 pub const POST_ONLY: Aad = aad(900561, "invalid_request", 400, "The endpoint only accepts POST requests.");

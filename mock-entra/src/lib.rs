@@ -11,6 +11,7 @@
 
 pub mod aadsts;
 mod admin_consent;
+pub mod assertion;
 mod authorize;
 pub mod browser;
 mod discovery;
@@ -197,6 +198,8 @@ pub(crate) struct State {
     /// Requests per endpoint, kept however long the log grows.
     counts: BTreeMap<&'static str, u64>,
     latency: std::time::Duration,
+    /// Client assertion ids (`jti`) seen: each is accepted once.
+    pub assertion_ids: std::collections::HashSet<String>,
 }
 
 impl State {
@@ -290,6 +293,7 @@ impl MockEntra {
             log: Vec::new(),
             counts: BTreeMap::new(),
             latency: std::time::Duration::from_millis(config.latency_ms),
+            assertion_ids: Default::default(),
         }));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
@@ -377,6 +381,26 @@ impl MockEntra {
         self.with(|s| {
             if let Some(u) = s.users.iter_mut().find(|u| u.id == user_id) {
                 u.roles.push(role.to_string());
+            }
+        });
+    }
+
+    /// Uploads a certificate (PEM) to an app, as Certificates & secrets > Upload certificate does.
+    /// Panics when the text is not a certificate (a test's mistake).
+    pub fn add_certificate(&self, client_id: &str, pem: &str) {
+        let cert = assertion::RegisteredCertificate::from_pem(pem).expect("a PEM certificate");
+        self.with(|s| {
+            if let Some(a) = s.apps.iter_mut().find(|a| a.client_id == client_id) {
+                a.certificates.push(cert);
+            }
+        });
+    }
+
+    /// Removes every certificate of an app (an admin deleted them).
+    pub fn remove_certificates(&self, client_id: &str) {
+        self.with(|s| {
+            if let Some(a) = s.apps.iter_mut().find(|a| a.client_id == client_id) {
+                a.certificates.clear();
             }
         });
     }

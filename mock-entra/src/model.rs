@@ -15,8 +15,10 @@ pub struct Tenant {
 pub struct App {
     pub client_id: String,
     pub name: String,
-    /// None: a public client (must not send a secret).
+    /// The client secret, if the app has one.
     pub secret: Option<String>,
+    /// A public client (a desktop or mobile app): it must send no credential at all.
+    pub public_client: bool,
     pub secret_expired: bool,
     pub redirect_uris: Vec<String>,
     pub home_tenant: String,
@@ -24,6 +26,8 @@ pub struct App {
     pub multi_tenant: bool,
     /// Application permissions (app roles) an admin granted, by tenant id.
     pub granted_roles: BTreeMap<String, Vec<String>>,
+    /// Certificates uploaded to the app (client assertions signed with their keys).
+    pub certificates: Vec<crate::assertion::RegisteredCertificate>,
 }
 
 impl std::fmt::Debug for App {
@@ -110,9 +114,17 @@ pub const TEST_CLIENT_ID: &str = "3f8e1c2a-7b6d-4e5f-8a9b-0c1d2e3f4a5b";
 pub const TEST_CLIENT_SECRET: &str = "mock-secret~Q8x2.Vn7pL4wR9tY6uI3oP1aS5dF0gH";
 pub const PUBLIC_CLIENT_ID: &str = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
 pub const SINGLE_TENANT_CLIENT_ID: &str = "2b4d6f80-1a3c-4e5f-8b7d-9f0e1d2c3b4a";
+/// A confidential app with no client secret: it signs in with certificates a test uploads.
+pub const CERTIFICATE_CLIENT_ID: &str = "6c5d4e3f-2a1b-4c9d-8e7f-6a5b4c3d2e1f";
 pub const TEST_USER_ID: &str = "4e9c8b7a-6d5e-4f3a-8b2c-1d0e9f8a7b6c";
 pub const ADMIN_USER_ID: &str = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d";
 pub const GUEST_USER_ID: &str = "0f1e2d3c-4b5a-4968-8776-655443322110";
+
+fn granted_for_certificate_app() -> BTreeMap<String, Vec<String>> {
+    let mut granted = BTreeMap::new();
+    granted.insert(TEST_TENANT_ID.to_string(), vec!["User.Read.All".to_string()]);
+    granted
+}
 
 /// The default directory: one tenant (Contoso), a confidential and a public test app, a
 /// single-tenant app, a user without roles, a Global Administrator, and a user of another tenant.
@@ -132,31 +144,49 @@ pub fn default_directory(redirect_uris: &[String]) -> (Vec<Tenant>, Vec<App>, Ve
             client_id: TEST_CLIENT_ID.into(),
             name: "Integration Platform".into(),
             secret: Some(TEST_CLIENT_SECRET.into()),
+            public_client: false,
             secret_expired: false,
             redirect_uris: redirect_uris.to_vec(),
             home_tenant: TEST_TENANT_ID.into(),
             multi_tenant: true,
             granted_roles: granted,
+            certificates: Vec::new(),
         },
         App {
             client_id: PUBLIC_CLIENT_ID.into(),
             name: "Integration Platform (public client)".into(),
             secret: None,
+            public_client: true,
             secret_expired: false,
             redirect_uris: redirect_uris.to_vec(),
             home_tenant: TEST_TENANT_ID.into(),
             multi_tenant: true,
             granted_roles: BTreeMap::new(),
+            certificates: Vec::new(),
         },
         App {
             client_id: SINGLE_TENANT_CLIENT_ID.into(),
             name: "Contoso internal tool".into(),
             secret: Some(TEST_CLIENT_SECRET.into()),
+            public_client: false,
             secret_expired: false,
             redirect_uris: redirect_uris.to_vec(),
             home_tenant: TEST_TENANT_ID.into(),
             multi_tenant: false,
             granted_roles: BTreeMap::new(),
+            certificates: Vec::new(),
+        },
+        App {
+            client_id: CERTIFICATE_CLIENT_ID.into(),
+            name: "Contoso certificate app".into(),
+            secret: None,
+            public_client: false,
+            secret_expired: false,
+            redirect_uris: redirect_uris.to_vec(),
+            home_tenant: TEST_TENANT_ID.into(),
+            multi_tenant: true,
+            granted_roles: granted_for_certificate_app(),
+            certificates: Vec::new(),
         },
     ];
     let users = vec![

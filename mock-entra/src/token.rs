@@ -9,6 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::aadsts;
+use super::assertion;
 use super::graph::GRAPH_RESOURCE;
 use super::model::*;
 use super::oauth::{check_one_resource, permission, tenant_segment, CODE_LIFETIME, OIDC};
@@ -16,8 +17,9 @@ use super::respond::{self, aad_error};
 use super::token_jwt::{jwt, random};
 use super::{Incoming, State};
 
-/// Client authentication: `client_secret` in the form or HTTP Basic (RFC 6749 2.3.1).
-fn authenticate(s: &State, req: &Incoming) -> Result<App, Response> {
+/// Client authentication: `client_secret` in the form or HTTP Basic (RFC 6749 2.3.1), or a
+/// client assertion signed with a certificate registered on the app (`assertion.rs`).
+fn authenticate(s: &mut State, req: &Incoming) -> Result<App, Response> {
     let now = s.now();
     let mut client_id = req.form.get("client_id").cloned();
     let mut secret = req.form.get("client_secret").cloned();
@@ -38,10 +40,23 @@ fn authenticate(s: &State, req: &Incoming) -> Result<App, Response> {
     let Some(app) = s.app(&client_id).cloned() else {
         return Err(aad_error(now, &aadsts::APP_NOT_FOUND, &[client_id.as_str()]));
     };
+    let confidential = !app.public_client;
+    if let Some(jwt) = req.form.get("client_assertion") {
+        if !confidential {
+            return Err(aad_error(now, &aadsts::PUBLIC_CLIENT_WITH_SECRET, &[]));
+        }
+        if req.form.get("client_assertion_type").map(String::as_str) != Some(assertion::ASSERTION_TYPE) {
+            return Err(aad_error(now, &aadsts::CREDENTIAL_MISSING, &[]));
+        }
+        let audience = format!("{}{}", s.base_url, req.path);
+        assertion::check(s, &app, jwt, &audience)?;
+        return Ok(app);
+    }
     match (&app.secret, &secret) {
-        (None, Some(_)) => Err(aad_error(now, &aadsts::PUBLIC_CLIENT_WITH_SECRET, &[])),
-        (None, None) => Ok(app),
-        (Some(_), None) => Err(aad_error(now, &aadsts::CREDENTIAL_MISSING, &[])),
+        (None, Some(_)) if !confidential => Err(aad_error(now, &aadsts::PUBLIC_CLIENT_WITH_SECRET, &[])),
+        (None, Some(_)) => Err(aad_error(now, &aadsts::INVALID_SECRET, &[])),
+        (None, None) if !confidential => Ok(app),
+        (_, None) => Err(aad_error(now, &aadsts::CREDENTIAL_MISSING, &[])),
         (Some(_), Some(_)) if app.secret_expired => Err(aad_error(now, &aadsts::SECRET_EXPIRED, &[&app.client_id])),
         (Some(expected), Some(given)) if expected == given => Ok(app),
         (Some(_), Some(_)) => Err(aad_error(now, &aadsts::INVALID_SECRET, &[])),
@@ -188,7 +203,8 @@ fn client_credentials(
     let Some(tenant_id) = path_tenant else {
         return aad_error(now, &aadsts::CLIENT_CREDENTIALS_NEED_TENANT, &[tenant_path]);
     };
-    if app.secret.is_none() {
+    if app.public_client {
+        // A public client has no credential to prove itself with.
         return aad_error(now, &aadsts::CREDENTIAL_MISSING, &[]);
     }
     if scopes.len() != 1 || !scopes[0].ends_with("/.default") {

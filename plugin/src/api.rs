@@ -117,6 +117,7 @@ mod tests {
             client_secret: Some(crate::secret::Secret::new("s")),
             login_base_url: Some("http://127.0.0.1:1".into()),
             graph_base_url: Some("http://127.0.0.1:1".into()),
+            ..Platform::default()
         };
         let input =
             br#"{"phase":"token","status":400,"body":"{\"error\":\"invalid_client\",\"error_codes\":[7000215]}"}"#;

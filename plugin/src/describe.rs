@@ -65,6 +65,7 @@ fn settings() -> Vec<Setting> {
         default: None,
         advanced,
         options_from: None,
+        certificate: None,
     };
     vec![
         s("name", "Name your connection", SettingKind::Text, true, "Enter a clear and distinguishable name. Throughout the platform's imports and exports you will choose this connection by its name, so a unique name helps when you pick it from the list of connections in your account.", false),
@@ -87,7 +88,17 @@ fn settings() -> Vec<Setting> {
             ..s("grant", "Grant type", SettingKind::Select, false, "How the connection gets tokens: a user signs in and consents, or the app acts on its own with application permissions an administrator granted.", true)
         },
         s("client_id", "Client ID", SettingKind::Text, false, "The Application (client) ID of your own app registration. Leave empty to use the platform's app.", true),
-        s("client_secret", "Client secret", SettingKind::Secret, false, "The value of a client secret of your own app registration (not its ID). Leave empty for a public client app.", true),
+        s("client_secret", "Client secret", SettingKind::Secret, false, "The value of a client secret of your own app registration (not its ID). Leave empty for a public client app, or when the app signs in with a certificate.", true),
+        s("client_certificate", "Client certificate", SettingKind::Text, false, "In place of a client secret: the certificate (PEM, -----BEGIN CERTIFICATE-----) uploaded to your app registration under Certificates & secrets. Its thumbprints are computed from it.", true),
+        Setting {
+            certificate: Some("client_certificate".into()),
+            ..s("client_private_key", "Certificate private key", SettingKind::PrivateKey, false, "The certificate's private key (PEM, RSA). The platform keeps it sealed and signs with it; it is never shown again and never handed to the connector.", true)
+        },
+        Setting {
+            options: opts(&[("omit", "Omit"), ("send", "Send (subject name and issuer authentication)")]),
+            default: Some("omit".into()),
+            ..s("certificate_chain", "Certificate chain", SettingKind::Select, false, "Send the certificate chain (x5c) with each token request, for an app that trusts certificates by subject name and issuer rather than by uploaded certificate.", true)
+        },
         Setting { options: opts(&prompts), default: Some("select_account".into()), ..s("prompt", "Prompt", SettingKind::Select, false, "What Microsoft asks at sign-in: choose an account, consent again, enter credentials again, or nothing (fails if interaction is needed).", true) },
         s("login_hint", "Login hint", SettingKind::Text, false, "The user name to prefill at sign-in.", true),
         s("domain_hint", "Domain hint", SettingKind::Text, false, "The domain whose sign-in page to go to directly, such as contoso.com.", true),
@@ -118,7 +129,7 @@ fn http_view(raw: Option<&RawSettings>, platform: &Platform) -> CResult<HttpView
         default_scopes: if delegated { s.scopes.delegated_request() } else { s.scopes.app_request() },
         pkce_method: if delegated { "S256" } else { "none" },
         response_mode: "query",
-        client_authentication: if s.client.secret.is_some() { "client_secret_post" } else { "none (public client)" },
+        client_authentication: s.client.credential.method(),
         graph_base_uri: format!("{}/v1.0", e.graph_base),
         ping: Ping { method: "GET", url: e.graph(if delegated { "/v1.0/me" } else { "/v1.0/organization" }) },
         refresh_token_rotates: true,

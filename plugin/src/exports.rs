@@ -12,7 +12,7 @@ use extism_pdk::memory::internal;
 use extism_pdk::{extism, ManagedMemory, Memory};
 
 use crate::api;
-use crate::http::{HttpClient, HttpOutcome, HttpRequest, TransportKind};
+use crate::http::{HttpClient, HttpOutcome, HttpRequest, SignOutcome, SignRequest, TransportKind};
 use crate::secret::Secret;
 use crate::settings::Platform;
 
@@ -21,6 +21,9 @@ extern "C" {
     /// The host's outbound HTTP: the offset of a JSON `HttpRequest` in extism's memory in, the
     /// offset of a JSON `HttpOutcome` out.
     fn connector_http(request: u64) -> u64;
+    /// The host's signing (optional in interface v1, declared in the manifest's
+    /// `host_functions`): the offset of a JSON `SignRequest` in, of a JSON `SignOutcome` out.
+    fn connector_sign(request: u64) -> u64;
 }
 
 /// A new block of extism's memory holding `bytes`.
@@ -30,20 +33,32 @@ fn memory_with(bytes: &[u8]) -> Memory {
     Memory(handle)
 }
 
-/// Outbound HTTP through the host's `connector_http` function.
+/// One round trip through a host function that takes a JSON document and answers one; None
+/// when the request cannot be written or the answer read.
+fn host_call<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+    f: unsafe extern "C" fn(u64) -> u64,
+    request: &Q,
+) -> Option<A> {
+    let body = serde_json::to_vec(request).ok()?;
+    // Freed when the call returns.
+    let request = ManagedMemory::from(memory_with(&body));
+    let answer = unsafe { f(request.offset()) };
+    serde_json::from_slice(&Memory::find(answer)?.to_vec()).ok()
+}
+
+/// The host's services: outbound HTTP through `connector_http`, signing through `connector_sign`.
 struct HostHttp;
 
 impl HttpClient for HostHttp {
     fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
-        let failed = || HttpOutcome::transport(TransportKind::Io, "the host could not carry out the request");
-        let Ok(body) = serde_json::to_vec(request) else { return failed() };
-        // Freed when the call returns.
-        let request = ManagedMemory::from(memory_with(&body));
-        let answer = unsafe { connector_http(request.offset()) };
-        match Memory::find(answer) {
-            Some(answer) => serde_json::from_slice(&answer.to_vec()).unwrap_or_else(|_| failed()),
-            None => failed(),
-        }
+        host_call(connector_http, request)
+            .unwrap_or_else(|| HttpOutcome::transport(TransportKind::Io, "the host could not carry out the request"))
+    }
+
+    fn sign(&mut self, request: &SignRequest) -> SignOutcome {
+        host_call(connector_sign, request).unwrap_or_else(|| {
+            SignOutcome::failed("invalid_request", "the host's answer to connector_sign was not readable")
+        })
     }
 }
 
@@ -61,6 +76,8 @@ fn platform() -> Platform {
     Platform {
         client_id: config_value("client_id"),
         client_secret: config_value("client_secret").map(Secret::new),
+        client_certificate: config_value("client_certificate"),
+        client_private_key: config_value("client_private_key"),
         login_base_url: config_value("login_base_url"),
         graph_base_url: config_value("graph_base_url"),
     }

@@ -4,10 +4,19 @@
 //! See docs/interface.md, "Host HTTP".
 
 pub use connector_interface::http::{HttpOutcome, HttpRequest, HttpResponse, TransportError, TransportKind};
+pub use connector_interface::sign::{SignOutcome, SignRequest};
 
-/// Anything that can send a request: the host function in the plugin, a fake in tests.
+/// What the connector asks of its host: sending a request (the host function in the plugin, a
+/// fake in tests) and, where the host offers `connector_sign`, signing with a key the connector
+/// never holds.
 pub trait HttpClient {
     fn send(&mut self, request: &HttpRequest) -> HttpOutcome;
+
+    /// Signs with the host's key named in `request`. A host without the function answers
+    /// `not_offered`.
+    fn sign(&mut self, _request: &SignRequest) -> SignOutcome {
+        SignOutcome::failed("not_offered", "this host does not offer connector_sign")
+    }
 }
 
 impl<F: FnMut(&HttpRequest) -> HttpOutcome> HttpClient for F {

@@ -5,10 +5,12 @@
 //! and error classification. `exports` (wasm32 only) is the thin extism layer over [`api::call`].
 
 pub mod api;
+pub mod assertion;
 pub mod authorize;
 pub mod catalog;
 pub mod classify;
 pub mod cloud;
+pub mod credential;
 pub mod describe;
 pub mod encode;
 pub mod error;

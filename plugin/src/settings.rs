@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::cloud::{Cloud, Endpoints};
+use crate::credential::{Certificate, Credential};
 use crate::error::{CResult, ConnectorError, ErrorCode};
 use crate::input::{check_len, check_present};
 use crate::scopes::ScopeSet;
@@ -21,6 +22,9 @@ pub struct RawSettings {
     pub grant: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    pub client_certificate: Option<String>,
+    pub client_private_key: Option<String>,
+    pub certificate_chain: Option<String>,
     pub prompt: Option<String>,
     pub login_hint: Option<String>,
     pub domain_hint: Option<String>,
@@ -44,6 +48,12 @@ struct RawSettingsDef {
     pub client_id: Option<String>,
     #[serde(default)]
     pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_certificate: Option<String>,
+    #[serde(default)]
+    pub client_private_key: Option<String>,
+    #[serde(default)]
+    pub certificate_chain: Option<String>,
     #[serde(default)]
     pub prompt: Option<String>,
     #[serde(default)]
@@ -75,6 +85,9 @@ impl<'de> Deserialize<'de> for RawSettings {
 pub struct Platform {
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// The platform app's certificate (PEM) and the host's reference to its private key.
+    pub client_certificate: Option<String>,
+    pub client_private_key: Option<String>,
     pub login_base_url: Option<String>,
     pub graph_base_url: Option<String>,
 }
@@ -100,8 +113,8 @@ pub const PROMPTS: [&str; 4] = ["select_account", "consent", "login", "none"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub id: String,
-    /// None: a public client, which must not send a secret (AADSTS700025).
-    pub secret: Option<Secret>,
+    /// How the app proves who it is; [`Credential::None`] for a public client.
+    pub credential: Credential,
     /// True when the user brought their own app registration.
     pub own_app: bool,
 }
@@ -241,6 +254,18 @@ impl Settings {
 
     fn client(raw: &RawSettings, platform: &Platform, grant: Grant) -> CResult<Client> {
         let own_secret = raw.client_secret.as_ref().filter(|s| !s.expose().trim().is_empty());
+        let own_certificate = non_empty(&raw.client_certificate);
+        let own_key = non_empty(&raw.client_private_key);
+        let send_chain = match non_empty(&raw.certificate_chain).unwrap_or("omit") {
+            "omit" => false,
+            "send" => true,
+            _ => {
+                return Err(ConnectorError::invalid(
+                    "settings.certificate_chain",
+                    "Choose omit, or send (for an app that trusts certificates by subject name and issuer).",
+                ))
+            }
+        };
         let client = match non_empty(&raw.client_id) {
             Some(id) => {
                 if !is_guid(id) {
@@ -249,21 +274,52 @@ impl Settings {
                         "The client ID is the Application (client) ID of your app registration, a GUID such as 00000000-0000-0000-0000-000000000000.",
                     ));
                 }
-                if let Some(s) = own_secret {
-                    if s.len() > 1024 || s.expose().chars().any(char::is_control) {
+                let credential = match (own_secret, own_certificate, own_key) {
+                    (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                         return Err(ConnectorError::invalid(
                             "settings.client_secret",
-                            "The client secret is not a valid secret value.",
-                        ));
+                            "Give either a client secret or a certificate, not both.",
+                        ))
                     }
-                }
-                Client { id: id.to_ascii_lowercase(), secret: own_secret.cloned(), own_app: true }
+                    (Some(s), None, None) => {
+                        if s.len() > 1024 || s.expose().chars().any(char::is_control) {
+                            return Err(ConnectorError::invalid(
+                                "settings.client_secret",
+                                "The client secret is not a valid secret value.",
+                            ));
+                        }
+                        Credential::Secret(s.clone())
+                    }
+                    (None, Some(pem), Some(key)) => Credential::Certificate(Certificate::new(
+                        "settings.client_certificate",
+                        pem,
+                        "settings.client_private_key",
+                        key,
+                        send_chain,
+                    )?),
+                    (None, Some(_), None) => {
+                        return Err(ConnectorError::invalid(
+                            "settings.client_private_key",
+                            "A certificate needs its private key: give the private key (PEM) that goes with the certificate.",
+                        ))
+                    }
+                    (None, None, Some(_)) => {
+                        return Err(ConnectorError::invalid(
+                            "settings.client_certificate",
+                            "A private key needs its certificate: give the certificate (PEM) uploaded to the app registration.",
+                        ))
+                    }
+                    (None, None, None) => Credential::None,
+                };
+                Client { id: id.to_ascii_lowercase(), credential, own_app: true }
             }
             None => {
-                if own_secret.is_some() {
+                if own_secret.is_some() || own_certificate.is_some() || own_key.is_some() {
+                    let field =
+                        if own_secret.is_some() { "settings.client_secret" } else { "settings.client_certificate" };
                     return Err(ConnectorError::invalid(
-                        "settings.client_secret",
-                        "A client secret goes with your own client ID: enter the client ID too, or leave both empty to use the platform's app.",
+                        field,
+                        "A client secret or certificate goes with your own client ID: enter the client ID too, or leave them empty to use the platform's app.",
                     ));
                 }
                 let id = platform.client_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -273,20 +329,42 @@ impl Settings {
                         "The platform has no Microsoft Entra ID app registration configured: enter your own client ID, or ask the platform administrator to configure one.",
                     ));
                 };
-                Client {
-                    id: id.to_string(),
-                    secret: platform.client_secret.clone().filter(|s| !s.is_empty()),
-                    own_app: false,
-                }
+                Client { id: id.to_string(), credential: Self::platform_credential(platform)?, own_app: false }
             }
         };
-        if grant == Grant::ClientCredentials && client.secret.is_none() {
+        if grant == Grant::ClientCredentials && client.credential.is_none() {
             return Err(ConnectorError::invalid(
                 "settings.client_secret",
-                "App-only access (client credentials) needs a client secret of the app registration.",
+                "App-only access (client credentials) needs a client secret or a certificate of the app registration.",
             ));
         }
         Ok(client)
+    }
+
+    /// The platform app's credential: its certificate when configured, else its secret.
+    fn platform_credential(platform: &Platform) -> CResult<Credential> {
+        let cert = platform.client_certificate.as_deref().filter(|s| !s.trim().is_empty());
+        let key = platform.client_private_key.as_deref().filter(|s| !s.trim().is_empty());
+        Ok(match (cert, key) {
+            (Some(pem), Some(key)) => Credential::Certificate(
+                Certificate::new("client_certificate", pem, "client_private_key", key, false).map_err(|e| {
+                    ConnectorError::plain(
+                        ErrorCode::NotConfigured,
+                        format!("The platform's app certificate is misconfigured: {}", e.message()),
+                    )
+                })?,
+            ),
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConnectorError::plain(
+                    ErrorCode::NotConfigured,
+                    "The platform's app has a certificate without its private key, or a key without its certificate; the platform administrator must configure both.",
+                ))
+            }
+            (None, None) => match platform.client_secret.clone().filter(|s| !s.is_empty()) {
+                Some(s) => Credential::Secret(s),
+                None => Credential::None,
+            },
+        })
     }
 }
 
@@ -304,7 +382,7 @@ pub fn validate_export(input: &ValidateInput, platform: &Platform) -> CResult<Va
         grant: s.grant.as_str().into(),
         scopes: s.scopes.as_slice().to_vec(),
         own_app: s.client.own_app,
-        public_client: s.client.secret.is_none(),
+        public_client: s.client.credential.is_none(),
     })
 }
 
@@ -366,7 +444,7 @@ mod tests {
         )
         .unwrap();
         assert!(s.client.own_app);
-        assert_eq!(s.client.secret, None);
+        assert_eq!(s.client.credential, Credential::None);
         assert_eq!(s.client.id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
     }
 

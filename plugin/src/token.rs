@@ -8,8 +8,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::assertion;
 use crate::authorize::check_redirect_uri;
-use crate::classify::{self, Phase};
+use crate::classify::{self, Class, Phase};
+use crate::credential::Credential;
 use crate::encode;
 use crate::error::{CResult, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
@@ -46,8 +48,56 @@ pub type RefreshInput = connector_interface::RefreshTokenInput<RawSettings>;
 pub type ClientCredentialsInput = connector_interface::ClientCredentialsInput<RawSettings>;
 pub use connector_interface::token::{Grant as TokenGrant, TokenSet};
 
+/// What a token request carries to prove the app's identity.
+pub enum ClientAuth {
+    /// A public client: nothing.
+    None,
+    Secret(Secret),
+    /// A signed client assertion (a certificate credential).
+    Assertion(Secret),
+}
+
+impl ClientAuth {
+    fn push<'a>(&'a self, fields: &mut Vec<(&'a str, &'a str)>) {
+        match self {
+            ClientAuth::None => {}
+            ClientAuth::Secret(secret) => fields.push(("client_secret", secret.expose())),
+            ClientAuth::Assertion(jwt) => {
+                fields.push(("client_assertion_type", assertion::ASSERTION_TYPE));
+                fields.push(("client_assertion", jwt.expose()));
+            }
+        }
+    }
+}
+
+/// The proof of identity for one token request: the secret as is, or an assertion the host
+/// signs now (a fresh one for every request: its `jti` is single use).
+pub fn client_auth(
+    s: &Settings,
+    now: i64,
+    assertion_id: Option<&str>,
+    host: &mut dyn HttpClient,
+) -> CResult<ClientAuth> {
+    Ok(match &s.client.credential {
+        Credential::None => ClientAuth::None,
+        Credential::Secret(secret) => ClientAuth::Secret(secret.clone()),
+        Credential::Certificate(cert) => {
+            let jti = assertion::check_assertion_id(assertion_id)?;
+            let audience = s.endpoints.token(&s.tenant);
+            let claims = assertion::Claims { client_id: &s.client.id, audience: &audience, now, jti };
+            ClientAuth::Assertion(assertion::build(cert, &claims, host)?)
+        }
+    })
+}
+
 /// The form body of the token request (fields in the documented order).
-pub fn code_request(s: &Settings, redirect_uri: &str, code: &Secret, verifier: &Secret) -> HttpRequest {
+pub fn code_request(
+    s: &Settings,
+    redirect_uri: &str,
+    code: &Secret,
+    verifier: &Secret,
+    auth: &ClientAuth,
+) -> HttpRequest {
     let scope = s.scopes.delegated_request();
     let mut fields: Vec<(&str, &str)> = vec![
         ("client_id", &s.client.id),
@@ -57,13 +107,11 @@ pub fn code_request(s: &Settings, redirect_uri: &str, code: &Secret, verifier: &
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier.expose()),
     ];
-    if let Some(secret) = &s.client.secret {
-        fields.push(("client_secret", secret.expose()));
-    }
+    auth.push(&mut fields);
     HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
 }
 
-pub fn refresh_request(s: &Settings, refresh_token: &Secret) -> HttpRequest {
+pub fn refresh_request(s: &Settings, refresh_token: &Secret, auth: &ClientAuth) -> HttpRequest {
     let scope = s.scopes.delegated_request();
     let mut fields: Vec<(&str, &str)> = vec![
         ("client_id", &s.client.id),
@@ -71,21 +119,15 @@ pub fn refresh_request(s: &Settings, refresh_token: &Secret) -> HttpRequest {
         ("scope", &scope),
         ("refresh_token", refresh_token.expose()),
     ];
-    if let Some(secret) = &s.client.secret {
-        fields.push(("client_secret", secret.expose()));
-    }
+    auth.push(&mut fields);
     HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
 }
 
-pub fn client_credentials_request(s: &Settings) -> HttpRequest {
+pub fn client_credentials_request(s: &Settings, auth: &ClientAuth) -> HttpRequest {
     let scope = s.scopes.app_request();
-    let secret = s.client.secret.as_ref().map(Secret::expose).unwrap_or_default();
-    let fields: Vec<(&str, &str)> = vec![
-        ("client_id", &s.client.id),
-        ("grant_type", "client_credentials"),
-        ("scope", &scope),
-        ("client_secret", secret),
-    ];
+    let mut fields: Vec<(&str, &str)> =
+        vec![("client_id", &s.client.id), ("grant_type", "client_credentials"), ("scope", &scope)];
+    auth.push(&mut fields);
     HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
 }
 
@@ -195,7 +237,15 @@ fn run(
         HttpOutcome::Response(r) => {
             let secrets = request_secrets(&request);
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            Err(ConnectorError::classified(classify::from_response(phase, &r, redirect_uri, &secrets)))
+            let mut c = classify::from_response(phase, &r, redirect_uri, &secrets);
+            if let (Class::CertificateNotAccepted, Credential::Certificate(cert)) = (c.code, &s.client.credential) {
+                // Entra quotes the hash the assertion named; the admin center lists SHA-1.
+                c.remediation.push_str(&format!(
+                    " This connection's certificate has SHA-1 thumbprint {}.",
+                    cert.sha1_thumbprint()
+                ));
+            }
+            Err(ConnectorError::classified(c))
         }
     }
 }
@@ -215,7 +265,8 @@ pub fn exchange_code(input: &ExchangeInput, platform: &Platform, http: &mut dyn 
         crate::authorize::check_opaque("nonce", n)?;
     }
     check_now(input.now)?;
-    let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier);
+    let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
+    let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier, &auth);
     let expect = Expect { nonce: input.nonce.as_deref(), now: input.now };
     run(http, &s, request, Phase::Token, TokenGrant::AuthorizationCode, &expect, Some(&input.redirect_uri))
 }
@@ -226,10 +277,11 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
     if s.grant == Grant::ClientCredentials {
         // App-only connections have no refresh token: they get a new token instead.
         let expect = Expect { nonce: None, now: input.now };
+        let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
         return run(
             http,
             &s,
-            client_credentials_request(&s),
+            client_credentials_request(&s, &auth),
             Phase::Refresh,
             TokenGrant::ClientCredentials,
             &expect,
@@ -244,7 +296,8 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
     };
     check_secret_len("refresh_token", rt, 16 * 1024)?;
     let expect = Expect { nonce: None, now: input.now };
-    run(http, &s, refresh_request(&s, rt), Phase::Refresh, TokenGrant::RefreshToken, &expect, None)
+    let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
+    run(http, &s, refresh_request(&s, rt, &auth), Phase::Refresh, TokenGrant::RefreshToken, &expect, None)
 }
 
 pub fn client_credentials(
@@ -258,7 +311,8 @@ pub fn client_credentials(
     }
     check_now(input.now)?;
     let expect = Expect { nonce: None, now: input.now };
-    run(http, &s, client_credentials_request(&s), Phase::Token, TokenGrant::ClientCredentials, &expect, None)
+    let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
+    run(http, &s, client_credentials_request(&s, &auth), Phase::Token, TokenGrant::ClientCredentials, &expect, None)
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use host_harness::{ConnectorHost, LoadOptions};
 
+mod backend;
+pub use backend::{Backend, TestStore};
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use e2e::mock_entra::browser::{sign_in, BrowserOutcome};
 use e2e::mock_entra::{Calls, Endpoint, Fault};
 use e2e::*;
-use host_harness::platform::{Platform, SqliteStore, Status};
+use host_harness::platform::{Platform, Status};
 use serde_json::{json, Value};
 
 #[test]
@@ -48,19 +48,20 @@ fn hostile_inputs_get_an_answer_within_the_timeout_and_the_instance_survives() {
     println!("hostile inputs: {answered} answered, 0 traps");
 }
 
-fn platform_for(world: &World, clock: Arc<AtomicI64>) -> (Platform, tempfile::TempDir) {
-    platform_with_timeout(world, clock, None)
+fn platform_for(world: &World, clock: Arc<AtomicI64>, backend: Backend) -> (Platform, TestStore) {
+    platform_with_timeout(world, clock, None, backend)
 }
 
 fn platform_with_timeout(
     world: &World,
     clock: Arc<AtomicI64>,
     timeout_ms: Option<u64>,
-) -> (Platform, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+    backend: Backend,
+) -> (Platform, TestStore) {
     let host = Arc::new(World::host_with(&world.mock, timeout_ms));
-    let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
-    (Platform::new(host, store, REDIRECT_URI, Arc::new(move || clock.load(Ordering::SeqCst))).unwrap(), dir)
+    let store = backend.open();
+    let p = Platform::on(host, store.store.clone(), REDIRECT_URI, Arc::new(move || clock.load(Ordering::SeqCst)));
+    (p.unwrap(), store)
 }
 
 fn connect(p: &Platform, name: &str) {
@@ -75,10 +76,24 @@ fn connect(p: &Platform, name: &str) {
 }
 
 #[test]
-fn fault_scenarios_end_in_their_documented_state_and_lose_no_refresh_token() {
+fn fault_scenarios_end_in_their_documented_state_and_lose_no_refresh_token_on_sqlite() {
+    fault_scenarios(Backend::Sqlite);
+}
+
+#[test]
+fn fault_scenarios_end_in_their_documented_state_and_lose_no_refresh_token_on_postgres() {
+    fault_scenarios(Backend::Postgres);
+}
+
+/// The load tests count this process's file descriptors and memory, so the tests that open
+/// stores (a PostgreSQL pool holds sockets) take turns.
+static ONE_STORE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fault_scenarios(backend: Backend) {
+    let _turn = ONE_STORE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let world = World::new();
     let clock = Arc::new(AtomicI64::new(now()));
-    let (p, _dir) = platform_for(&world, clock.clone());
+    let (p, _store) = platform_for(&world, clock.clone(), backend);
     connect(&p, "F");
     let scenarios: Vec<(&str, Vec<Fault>, Status, bool)> = vec![
         (
@@ -129,7 +144,7 @@ fn fault_scenarios_end_in_their_documented_state_and_lose_no_refresh_token() {
     }
     // A slow answer past the call's timeout: transient, the token kept.
     let slow_world = World::new();
-    let (sp, _d) = platform_with_timeout(&slow_world, Arc::new(AtomicI64::new(now())), Some(1000));
+    let (sp, _d) = platform_with_timeout(&slow_world, Arc::new(AtomicI64::new(now())), Some(1000), backend);
     connect(&sp, "S");
     slow_world.mock.script(Endpoint::Token, Calls::Next(3), Fault::Slow { delay_ms: 1500 });
     assert!(sp.refresh("S").is_err());
@@ -137,11 +152,21 @@ fn fault_scenarios_end_in_their_documented_state_and_lose_no_refresh_token() {
     let r = sp.store.get("S").unwrap();
     assert_eq!(r.status, Status::Connected);
     assert_eq!(r.secrets.refresh_token, slow_world.mock.latest_refresh_token());
-    println!("fault scenarios: {injected} faults injected, refresh tokens lost = 0");
+    println!("fault scenarios on {backend:?}: {injected} faults injected, refresh tokens lost = 0");
 }
 
 #[test]
-fn load_flows_and_token_handouts_with_eight_workers() {
+fn load_flows_and_token_handouts_with_eight_workers_on_sqlite() {
+    load(Backend::Sqlite);
+}
+
+#[test]
+fn load_flows_and_token_handouts_with_eight_workers_on_postgres() {
+    load(Backend::Postgres);
+}
+
+fn load(backend: Backend) {
+    let _turn = ONE_STORE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let flows: usize = std::env::var("LOAD_FLOWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let handouts: usize = std::env::var("LOAD_HANDOUTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let fds_before = open_fds();
@@ -150,7 +175,7 @@ fn load_flows_and_token_handouts_with_eight_workers() {
     {
         let world = Arc::new(World::new());
         let clock = Arc::new(AtomicI64::new(now()));
-        let (p, _dir) = platform_for(&world, clock);
+        let (p, _store) = platform_for(&world, clock, backend);
         let p = Arc::new(p);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let workers: Vec<_> = (0..8)
@@ -190,11 +215,11 @@ fn load_flows_and_token_handouts_with_eight_workers() {
             })
             .collect();
         workers.into_iter().for_each(|w| w.join().unwrap());
-        println!("load: {flows} flows in {flow_secs:.1} s ({:.0}/s), {handouts} token hand-outs in {:.2} s, 8 workers, 0 failures", flows as f64 / flow_secs, t.elapsed().as_secs_f64());
+        println!("load on {backend:?}: {flows} flows in {flow_secs:.1} s ({:.0}/s), {handouts} token hand-outs in {:.2} s, 8 workers, 0 failures", flows as f64 / flow_secs, t.elapsed().as_secs_f64());
     }
     std::thread::sleep(Duration::from_millis(300));
     let (fds_after, rss_after) = (open_fds(), rss_kib());
-    println!("load: open fds {fds_before} -> {fds_after}, RSS {rss_before} KiB -> {rss_after} KiB");
+    println!("load on {backend:?}: open fds {fds_before} -> {fds_after}, RSS {rss_before} KiB -> {rss_after} KiB");
     assert!(fds_after <= fds_before + 8, "file descriptors leaked: {fds_before} -> {fds_after}");
     assert!(rss_after < rss_before + 256 * 1024, "RSS grew from {rss_before} to {rss_after} KiB");
 }

@@ -123,6 +123,8 @@ fn the_types_and_docs_schemas_agree_both_ways() {
     out.extend(agree("error", schema_for!(PlainError)));
     out.extend(agree("host_http.request", schema_for!(HttpRequest)));
     out.extend(agree("host_http.outcome", schema_for!(HttpOutcome)));
+    out.extend(agree("host_sign.request", schema_for!(SignRequest)));
+    out.extend(agree("host_sign.outcome", schema_for!(SignOutcome)));
     assert!(out.is_empty(), "the interface's types and docs/schemas differ:\n{}", out.join("\n"));
 }
 

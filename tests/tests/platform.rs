@@ -17,18 +17,22 @@ struct Setup {
     world: World,
     platform: Platform,
     clock: Arc<AtomicI64>,
-    _dir: tempfile::TempDir,
+    _store: TestStore,
 }
 
 fn setup() -> Setup {
+    setup_on(Backend::Sqlite)
+}
+
+fn setup_on(backend: Backend) -> Setup {
     let world = World::new();
-    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(AtomicI64::new(now()));
     let c = clock.clone();
     let host = Arc::new(World::new_host_for(&world.mock));
-    let store = SqliteStore::open(&dir.path().join("connections.db")).unwrap();
-    let platform = Platform::new(host, store, REDIRECT_URI, Arc::new(move || c.load(Ordering::SeqCst))).unwrap();
-    Setup { world, platform, clock, _dir: dir }
+    let store = backend.open();
+    let platform =
+        Platform::on(host, store.store.clone(), REDIRECT_URI, Arc::new(move || c.load(Ordering::SeqCst))).unwrap();
+    Setup { world, platform, clock, _store: store }
 }
 
 impl Setup {
@@ -188,8 +192,17 @@ fn tokens_are_refreshed_ahead_of_expiry_and_rotated_tokens_stored() {
 }
 
 #[test]
-fn failures_follow_their_classification() {
-    let s = setup();
+fn failures_follow_their_classification_on_sqlite() {
+    failures_follow_their_classification(Backend::Sqlite);
+}
+
+#[test]
+fn failures_follow_their_classification_on_postgres() {
+    failures_follow_their_classification(Backend::Postgres);
+}
+
+fn failures_follow_their_classification(backend: Backend) {
+    let s = setup_on(backend);
     connected(&s, "F");
     // Throttled: retried after Retry-After, then fine.
     s.world.mock.script(Endpoint::Token, Calls::Next(1), Fault::Status { status: 429, retry_after: Some("1".into()) });
@@ -209,7 +222,7 @@ fn failures_follow_their_classification() {
     assert!(r.remedy.unwrap().contains("New client secret"));
     assert_eq!(r.last_error.unwrap().code(), "client_secret_expired");
     // Revoked refresh token: needs sign-in; the tokens stay until replaced.
-    let s = setup();
+    let s = setup_on(backend);
     connected(&s, "V");
     let rt = s.platform.store.get("V").unwrap().secrets.refresh_token;
     s.world.mock.revoke_user_sessions(e2e::mock_entra::TEST_USER_ID);
@@ -225,8 +238,17 @@ fn failures_follow_their_classification() {
 }
 
 #[test]
-fn fifty_callers_make_exactly_one_refresh() {
-    let s = Arc::new(setup());
+fn fifty_callers_make_exactly_one_refresh_on_sqlite() {
+    fifty_callers_make_exactly_one_refresh(Backend::Sqlite);
+}
+
+#[test]
+fn fifty_callers_make_exactly_one_refresh_on_postgres() {
+    fifty_callers_make_exactly_one_refresh(Backend::Postgres);
+}
+
+fn fifty_callers_make_exactly_one_refresh(backend: Backend) {
+    let s = Arc::new(setup_on(backend));
     connected(&s, "Busy");
     s.advance(4000);
     let before = s.world.mock.requests_to(Endpoint::Token).len();
@@ -246,8 +268,17 @@ fn fifty_callers_make_exactly_one_refresh() {
 }
 
 #[test]
-fn keepalive_refreshes_idle_connections() {
-    let s = setup();
+fn keepalive_refreshes_idle_connections_on_sqlite() {
+    keepalive_refreshes_idle_connections(Backend::Sqlite);
+}
+
+#[test]
+fn keepalive_refreshes_idle_connections_on_postgres() {
+    keepalive_refreshes_idle_connections(Backend::Postgres);
+}
+
+fn keepalive_refreshes_idle_connections(backend: Backend) {
+    let s = setup_on(backend);
     connected(&s, "Idle");
     assert!(s.platform.keepalive().unwrap().is_empty());
     s.advance(86_401);
@@ -305,7 +336,7 @@ fn panel_links_work_once_and_sessions_end() {
     let kept = p.new_panel_link().unwrap();
     let mut bytes = Vec::new();
     for f in ["connections.db", "connections.db-wal"] {
-        bytes.extend(std::fs::read(s._dir.path().join(f)).unwrap_or_default());
+        bytes.extend(std::fs::read(s._store.dir().join(f)).unwrap_or_default());
     }
     let text = String::from_utf8_lossy(&bytes);
     for secret in [&link, &id, &other, &kept] {

@@ -7,6 +7,7 @@ fn kind_word(k: SettingKind) -> &'static str {
     match k {
         SettingKind::Text => "text",
         SettingKind::Secret => "secret",
+        SettingKind::PrivateKey => "private key",
         SettingKind::Select => "select",
         SettingKind::Multiselect => "multiselect",
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use connector_interface::io::{AuthorizeUrlInput, ExchangeCodeInput, Settings, TestConnectionInput, TestResult};
+use connector_interface::io::{AuthorizeUrlInput, ExchangeCodeInput, TestConnectionInput, TestResult};
 use connector_interface::{
     AdminConsentUrlInput, ClassifyErrorInput, ConnectorError, Phase, QueryIn, Secret, ValidateSettingsInput,
 };
@@ -46,8 +46,11 @@ impl Platform {
         let Value::Object(settings) = settings else {
             return Err(ConnectorError::invalid("settings", "The settings must be a JSON object.").into());
         };
+        // Private keys are checked against their certificates here, and the connector sees
+        // references in their place.
+        let (for_connector, keys) = self.hold_keys_of(settings)?;
         // validate_settings is optional in interface v1: a connector without it is checked at sign-in.
-        match self.host.v1().validate_settings(&ValidateSettingsInput { settings: settings.clone() }) {
+        match self.host.v1_with(&keys).validate_settings(&ValidateSettingsInput { settings: for_connector }) {
             Ok(answer) => {
                 answer?;
             }
@@ -88,8 +91,9 @@ impl Platform {
     pub fn begin_authorization(&self, name: &str) -> Result<AuthorizationStart, PlatformError> {
         let r = self.store.get(name)?;
         let (state, verifier, nonce) = (random_token(32), Secret::new(random_token(48)), random_token(24));
-        let out = self.host.v1().authorize_url(&AuthorizeUrlInput {
-            settings: r.full_settings(),
+        let (settings, keys) = self.for_connector(&r)?;
+        let out = self.host.v1_with(&keys).authorize_url(&AuthorizeUrlInput {
+            settings,
             redirect_uri: self.redirect_uri.clone(),
             state: state.clone(),
             code_verifier: verifier.clone(),
@@ -107,8 +111,9 @@ impl Platform {
     pub fn begin_admin_consent(&self, name: &str) -> Result<AuthorizationStart, PlatformError> {
         let r = self.store.get(name)?;
         let state = random_token(32);
-        let out = self.host.v1().admin_consent_url(&AdminConsentUrlInput {
-            settings: r.full_settings(),
+        let (settings, keys) = self.for_connector(&r)?;
+        let out = self.host.v1_with(&keys).admin_consent_url(&AdminConsentUrlInput {
+            settings,
             redirect_uri: self.redirect_uri.clone(),
             state: state.clone(),
         })??;
@@ -151,13 +156,15 @@ impl Platform {
         let code = query.get("code").ok_or(StateError::NoCode)?;
         let verifier = pending.secrets.code_verifier.ok_or(StateError::Unknown)?;
         let mut r = self.store.get(&pending.name)?;
-        let tokens = self.host.v1().exchange_code(&ExchangeCodeInput {
-            settings: r.full_settings(),
+        let (settings, keys) = self.for_connector(&r)?;
+        let tokens = self.host.v1_with(&keys).exchange_code(&ExchangeCodeInput {
+            settings,
             redirect_uri: self.redirect_uri.clone(),
             code: Secret::new(code.as_str()),
             code_verifier: verifier,
             nonce: pending.secrets.nonce,
             now: self.now(),
+            assertion_id: Some(super::credentials::assertion_id()),
         })??;
         let read = r.generation;
         self.apply_tokens(&mut r, tokens, true);
@@ -195,8 +202,12 @@ impl Platform {
     pub fn test(&self, name: &str) -> Result<Connected, PlatformError> {
         let token = self.access_token(name)?;
         let r = self.store.get(name)?;
-        let settings: Settings = r.full_settings();
-        match self.host.v1().test_connection(&TestConnectionInput { settings, access_token: Secret::new(token) })? {
+        let (settings, keys) = self.for_connector(&r)?;
+        match self
+            .host
+            .v1_with(&keys)
+            .test_connection(&TestConnectionInput { settings, access_token: Secret::new(token) })?
+        {
             Ok(t) => {
                 Ok(Connected { name: name.to_string(), summary: t.summary.clone(), test: Some(t), test_error: None })
             }

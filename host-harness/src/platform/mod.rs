@@ -19,6 +19,7 @@ mod api_keys;
 mod authorization;
 pub mod callback;
 pub mod clock;
+pub mod credentials;
 pub mod crypto;
 pub mod error;
 mod keepalive;
@@ -81,6 +82,8 @@ pub struct Platform {
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Settings the connector marks as secret: sealed, never shown again.
     secret_keys: Vec<String>,
+    /// Settings that hold private keys: sealed, and never handed to the connector.
+    private_keys: Vec<credentials::PrivateKeySetting>,
     /// Counts refresh requests sent (for tests and reports).
     pub refreshes: AtomicU64,
     /// The platform's own requests with a connection's token (`api`), held to the connector's
@@ -111,6 +114,13 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let d = host.v1().describe(&DescribeInput::default())??;
         let secret_keys = d.secret_keys().map(str::to_string).collect();
+        let private_keys = d
+            .private_keys()
+            .map(|s| credentials::PrivateKeySetting {
+                key: s.key.to_string(),
+                certificate: s.certificate.as_deref().map(str::to_string),
+            })
+            .collect();
         let outbound = host.outbound().clone();
         Ok(Platform {
             host,
@@ -119,6 +129,7 @@ impl Platform {
             clock,
             locks: Mutex::new(HashMap::new()),
             secret_keys,
+            private_keys,
             refreshes: Default::default(),
             outbound,
             owner: format!("{}-{}", std::process::id(), random_token(9)),

@@ -177,13 +177,15 @@ impl Platform {
     /// refresh token.
     fn request_tokens(&self, r: &Record) -> Result<Result<TokenSet, ConnectorError>, PlatformError> {
         self.refreshes.fetch_add(1, Ordering::SeqCst);
-        let settings = r.full_settings();
+        let (settings, keys) = self.for_connector(r)?;
         let now = self.now();
+        let assertion_id = Some(super::credentials::assertion_id());
+        let connector = self.host.v1_with(&keys);
         Ok(if Self::is_app_only(r) {
-            self.host.v1().client_credentials(&ClientCredentialsInput { settings, now })?
+            connector.client_credentials(&ClientCredentialsInput { settings, now, assertion_id })?
         } else {
             let refresh_token = r.secrets.refresh_token.clone().map(Secret::new);
-            self.host.v1().refresh_token(&RefreshTokenInput { settings, refresh_token, now })?
+            connector.refresh_token(&RefreshTokenInput { settings, refresh_token, now, assertion_id })?
         })
     }
 

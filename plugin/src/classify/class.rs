@@ -64,6 +64,12 @@ classes! {
     ClientSecretExpired = "client_secret_expired", FixConfiguration, false,
         "The client secret of the app registration has expired.",
         "Create a new client secret in the Microsoft Entra admin center (App registrations > the app > Certificates & secrets > New client secret), put its value in the connection (or the platform's app configuration), and sign in again.";
+    CertificateNotAccepted = "certificate_not_accepted", FixConfiguration, false,
+        "Microsoft Entra ID did not accept the app's certificate: the client assertion signed with its private key was refused.",
+        "Upload the connection's certificate to the app registration (Microsoft Entra admin center > App registrations > the app > Certificates & secrets > Certificates > Upload certificate), or give the connection the certificate and private key already uploaded there; the admin center lists certificates by their SHA-1 thumbprint.";
+    AssertionTimeInvalid = "assertion_time_invalid", FixConfiguration, false,
+        "Microsoft Entra ID refused the client assertion as outside its valid time.",
+        "Check the platform's clock (an assertion is valid for 10 minutes from when it is made). With a federated credential, check that the token file is renewed before it expires: the platform reads it again for every token request.";
     RedirectUriMismatch = "redirect_uri_mismatch", FixConfiguration, false,
         "The redirect URI the platform uses is not registered on the app.",
         "Add the platform's redirect URI to the app registration (Microsoft Entra admin center > App registrations > the app > Authentication > Add a platform > Web), exactly as the platform shows it, then try again.";

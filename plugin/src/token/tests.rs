@@ -58,6 +58,7 @@ fn exchange(cloud: &str, secret: Option<&str>, status: u16, body: String) -> (CR
         code_verifier: Secret::new(VERIFIER),
         nonce: Some("nonce-value-123456".into()),
         now: NOW,
+        assertion_id: None,
     };
     let r = exchange_code(&input, &platform(secret), &mut fake(status, body, &mut seen));
     (r, seen)
@@ -102,7 +103,12 @@ fn a_public_client_sends_no_secret() {
 #[test]
 fn refresh_request_and_rotation() {
     let mut seen = Vec::new();
-    let input = RefreshInput { settings: raw("global"), refresh_token: Some(Secret::new("rt-old")), now: NOW };
+    let input = RefreshInput {
+        settings: raw("global"),
+        refresh_token: Some(Secret::new("rt-old")),
+        now: NOW,
+        assertion_id: None,
+    };
     let t = refresh_token(&input, &platform(Some("sec")), &mut fake(200, ok_body(None), &mut seen)).unwrap();
     assert_eq!(seen[0].body.as_deref().unwrap(), format!("client_id={CLIENT}&grant_type=refresh_token&scope=User.Read%20Group.Read.All%20openid%20profile%20offline_access&refresh_token=rt-old&client_secret=sec"));
     assert!(t.refresh_token_rotated);
@@ -126,7 +132,7 @@ fn client_credentials_request() {
     s.scopes = vec!["User.Read.All".into()];
     let body = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": jwt(json!({"tid": TID, "roles": ["User.Read.All"], "appid": CLIENT}))}).to_string();
     let t = client_credentials(
-        &ClientCredentialsInput { settings: s, now: NOW },
+        &ClientCredentialsInput { settings: s, now: NOW, assertion_id: None },
         &platform(Some("sec")),
         &mut fake(200, body, &mut seen),
     )
@@ -186,6 +192,7 @@ fn an_id_token_for_another_tenant_is_refused_when_the_tenant_is_pinned() {
         code_verifier: Secret::new(VERIFIER),
         nonce: Some("nonce-value-123456".into()),
         now: NOW,
+        assertion_id: None,
     };
     let e = exchange_code(
         &input,
@@ -206,7 +213,12 @@ fn failures_are_classified_without_echoing_secrets() {
     for secret in ["s3cr3t~value", "M.C507_SN1.2.U.code", VERIFIER] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
-    let input = RefreshInput { settings: raw("global"), refresh_token: Some(Secret::new("rt-old")), now: NOW };
+    let input = RefreshInput {
+        settings: raw("global"),
+        refresh_token: Some(Secret::new("rt-old")),
+        now: NOW,
+        assertion_id: None,
+    };
     let mut timeout = |_: &HttpRequest| {
         HttpOutcome::TransportError(TransportError { kind: TransportKind::Timeout, message: "slow".into() })
     };
@@ -226,6 +238,7 @@ fn bad_inputs_are_refused_before_any_request() {
         code_verifier: Secret::new(VERIFIER),
         nonce: None,
         now: NOW,
+        assertion_id: None,
     };
     assert_eq!(
         exchange_code(&input, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
@@ -243,7 +256,7 @@ fn bad_inputs_are_refused_before_any_request() {
         exchange_code(&input, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
         Some("code")
     );
-    let r = RefreshInput { settings: raw("global"), refresh_token: None, now: NOW };
+    let r = RefreshInput { settings: raw("global"), refresh_token: None, now: NOW, assertion_id: None };
     assert_eq!(
         refresh_token(&r, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
         Some("refresh_token")

@@ -79,10 +79,18 @@ pub fn connections(records: &[Record], now: i64) -> String {
     )
 }
 
-fn field(s: &Setting) -> String {
+/// One field of the form; `pem` when it takes a PEM text (several lines).
+fn field(s: &Setting, pem: bool) -> String {
     let key = escape(&s.key);
     let star = if s.required { " *" } else { "" };
     let input = match s.kind {
+        SettingKind::Text if pem => format!(
+            "<textarea id=\"setting-{key}\" name=\"{key}\" rows=\"4\" spellcheck=\"false\" placeholder=\"-----BEGIN CERTIFICATE-----\"></textarea>"
+        ),
+        // Write-only, like a secret: never rendered back.
+        SettingKind::PrivateKey => format!(
+            "<textarea id=\"setting-{key}\" name=\"{key}\" rows=\"4\" spellcheck=\"false\" autocomplete=\"off\" placeholder=\"-----BEGIN PRIVATE KEY-----\"></textarea>"
+        ),
         SettingKind::Text => {
             let value = s.default.as_ref().and_then(|d| d.as_str()).map(escape).unwrap_or_default();
             format!("<input type=\"text\" id=\"setting-{key}\" name=\"{key}\" placeholder=\"{value}\">")
@@ -146,8 +154,10 @@ fn field(s: &Setting) -> String {
 /// The "Create connection" form, from `describe`.
 pub fn create_form(d: &Description) -> String {
     let (basic, advanced): (Vec<&Setting>, Vec<&Setting>) = d.settings.iter().partition(|s| !s.advanced);
-    let basic: String = basic.into_iter().map(field).collect();
-    let advanced: String = advanced.into_iter().map(field).collect();
+    // The certificates private keys go with are PEM texts too.
+    let pem = |s: &Setting| d.private_keys().any(|k| k.certificate.as_deref() == Some(&*s.key));
+    let basic: String = basic.into_iter().map(|s| field(s, pem(s))).collect();
+    let advanced: String = advanced.into_iter().map(|s| field(s, pem(s))).collect();
     format!(
         "<p>{}</p><form id=\"create\">{basic}<details><summary>Advanced settings</summary>{advanced}</details>\
          <p id=\"form-error\" class=\"error\"></p><p id=\"popup-blocked\" hidden>The sign-in window was blocked. \
