@@ -230,3 +230,42 @@ fn serves_https_with_a_given_certificate() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--tls-cert") && err.contains("no CERTIFICATE"), "{err}");
 }
+
+/// A certificate for the test key `a.key.pem` ending in `days` days.
+fn certificate_ending_in(days: i64) -> (String, String) {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates");
+    let key_pem = std::fs::read_to_string(fixtures.join("a.key.pem")).unwrap();
+    let key = rcgen::KeyPair::from_pem(&key_pem).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["connector-test-a".into()]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(days) + time::Duration::minutes(5);
+    (params.self_signed(&key).unwrap().pem(), key_pem)
+}
+
+#[test]
+fn a_certificate_connection_shows_its_thumbprint_and_warns_before_it_ends() {
+    let s = Server::start(&[]);
+    let (cert, key) = certificate_ending_in(12);
+    let settings = json!({"settings": {"name": "Cert", "scopes": ["User.Read"], "client_id": mock_entra::CERTIFICATE_CLIENT_ID, "client_certificate": cert, "client_private_key": key}});
+    let (status, v) = s.api("POST", "/api/v1/connections", Some(&settings));
+    assert_eq!(status, 201, "{v}");
+    let thumbprint = v["certificates"][0]["thumbprint"].as_str().unwrap().to_string();
+    assert_eq!(thumbprint.len(), 40);
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("expires in 12 days") && warning.contains(&thumbprint), "{warning}");
+    assert!(!v.to_string().contains("PRIVATE KEY") && v["settings"].get("client_private_key").is_none(), "{v}");
+    // The command line's list says it too.
+    let out = bin().args(["connections", "list", "--store", &s.store]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("warning: The certificate") && text.contains(&thumbprint), "{text}");
+    // An expired certificate is refused, naming the field.
+    let (cert, key) = certificate_ending_in(-3);
+    let mut expired = settings.clone();
+    expired["settings"]["name"] = json!("Old");
+    expired["settings"]["client_certificate"] = json!(cert);
+    expired["settings"]["client_private_key"] = json!(key);
+    let (status, v) = s.api("POST", "/api/v1/connections", Some(&expired));
+    assert_eq!((status, v["error"]["field"].as_str()), (422, Some("settings.client_certificate")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("The certificate expired on"), "{v}");
+}

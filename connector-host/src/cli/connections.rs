@@ -138,7 +138,12 @@ fn platform_with(
     Ok(Platform::on(host, open_store(common)?, redirect_uri, system_clock())?)
 }
 
-fn public_view(r: &Record, now: i64) -> Value {
+fn public_view(p: &Platform, r: &Record, now: i64) -> Value {
+    let certificates: Vec<Value> = p
+        .certificates(r)
+        .iter()
+        .map(|c| json!({"subject": c.subject, "thumbprint": c.sha1_thumbprint, "not_after": c.not_after}))
+        .collect();
     json!({
         "name": r.name,
         "status": r.status.as_str(),
@@ -152,6 +157,8 @@ fn public_view(r: &Record, now: i64) -> Value {
         "last_error": r.last_error.as_ref().map(|e| json!({"code": e.code(), "action": e.action(), "message": e.message()})),
         "created_at": r.created_at,
         "last_refresh_at": r.last_refresh_at,
+        "certificates": certificates,
+        "warnings": p.certificate_warning(r).into_iter().collect::<Vec<_>>(),
     })
 }
 
@@ -171,6 +178,9 @@ pub fn connection_table(p: &Platform) -> Result<String, CliError> {
         if let Some(rem) = r.remedy.as_deref().filter(|_| r.status != Status::Connected) {
             out.push_str(&format!("  {:<24} {rem}\n", ""));
         }
+        if let Some(warning) = p.certificate_warning(&r) {
+            out.push_str(&format!("  {:<24} warning: {warning}\n", ""));
+        }
     }
     Ok(out)
 }
@@ -181,14 +191,14 @@ pub fn run(command: ConnectionsCommand, common: Common) -> Result<u8, CliError> 
         ConnectionsCommand::List => {
             if common.json {
                 let all: Result<Vec<Value>, CliError> =
-                    p.store.names()?.iter().map(|n| Ok(public_view(&p.store.get(n)?, p.now()))).collect();
+                    p.store.names()?.iter().map(|n| Ok(public_view(&p, &p.store.get(n)?, p.now()))).collect();
                 println!("{}", Value::Array(all?));
             } else {
                 print!("{}", connection_table(&p)?);
             }
         }
         ConnectionsCommand::Show { name } => {
-            let v = public_view(&p.store.get(&name)?, p.now());
+            let v = public_view(&p, &p.store.get(&name)?, p.now());
             println!(
                 "{}",
                 if common.json { v.to_string() } else { serde_json::to_string_pretty(&v).unwrap_or_default() }
@@ -205,7 +215,7 @@ pub fn run(command: ConnectionsCommand, common: Common) -> Result<u8, CliError> 
         ConnectionsCommand::Refresh { name } => {
             let r = p.refresh(&name)?;
             if common.json {
-                println!("{}", public_view(&r, p.now()));
+                println!("{}", public_view(&p, &r, p.now()));
             } else {
                 println!(
                     "Refreshed {name}: token set #{}, valid {} min.",

@@ -61,6 +61,47 @@ pub struct ConnectionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub last_error: Option<Value>,
+    /// The certificates the connection's app signs in with (never a private key).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateView>,
+    /// What needs doing before it breaks (a certificate that ends within 30 days).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A certificate as the Entra admin center lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateView {
+    pub subject: String,
+    /// SHA-1, upper-case hex: the thumbprint the admin center shows.
+    pub thumbprint: String,
+    /// base64url SHA-256 (the client assertion's `x5t#S256`).
+    pub x5t_s256: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+impl ConnectionView {
+    /// The view of `r`, with its certificates and what `p` warns of now.
+    pub fn of(p: &Platform, r: &Record) -> ConnectionView {
+        let certificates = p
+            .certificates(r)
+            .into_iter()
+            .map(|c| CertificateView {
+                subject: c.subject,
+                thumbprint: c.sha1_thumbprint,
+                x5t_s256: c.x5t_s256,
+                not_before: c.not_before,
+                not_after: c.not_after,
+            })
+            .collect();
+        ConnectionView {
+            certificates,
+            warnings: p.certificate_warning(r).into_iter().collect(),
+            ..ConnectionView::from(r)
+        }
+    }
 }
 
 impl From<&Record> for ConnectionView {
@@ -74,6 +115,8 @@ impl From<&Record> for ConnectionView {
             expires_at: r.expires_at,
             token_sets: r.generation,
             last_error: r.last_error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
+            certificates: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -116,9 +159,11 @@ pub struct TokenAnswer {
     responses((status = 200, body = Vec<ConnectionView>), (status = 401, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(State(s): State<Arc<AppState>>) -> ApiResult<Json<Vec<ConnectionView>>> {
-    let records =
-        blocking(&s, |p| p.store.names()?.iter().map(|n| p.store.get(n)).collect::<Result<Vec<_>, _>>()).await?;
-    Ok(Json(records.iter().map(ConnectionView::from).collect()))
+    let views = blocking(&s, |p| {
+        p.store.names()?.iter().map(|n| Ok(ConnectionView::of(p, &p.store.get(n)?))).collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(Json(views))
 }
 
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = CreateConnection,
@@ -126,16 +171,16 @@ pub async fn list(State(s): State<Arc<AppState>>) -> ApiResult<Json<Vec<Connecti
         (status = 422, description = "A setting is refused; `field` names it", body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(State(s): State<Arc<AppState>>, Json(body): Json<CreateConnection>) -> ApiResult<Response> {
-    let r = blocking(&s, move |p| p.create(&body.settings)).await?;
-    Ok((StatusCode::CREATED, Json(ConnectionView::from(&r))).into_response())
+    let view = blocking(&s, move |p| Ok(ConnectionView::of(p, &p.create(&body.settings)?))).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/connections/{name}", tag = "connections",
     params(("name" = String, Path)), responses((status = 200, body = ConnectionView), (status = 404, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn show(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<ConnectionView>> {
-    let r = blocking(&s, move |p| p.store.get(&name)).await?;
-    Ok(Json(ConnectionView::from(&r)))
+    let view = blocking(&s, move |p| Ok(ConnectionView::of(p, &p.store.get(&name)?))).await?;
+    Ok(Json(view))
 }
 
 #[utoipa::path(delete, path = "/api/v1/connections/{name}", tag = "connections",
@@ -182,8 +227,8 @@ pub async fn test(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> A
     params(("name" = String, Path)), responses((status = 200, body = ConnectionView), (status = 502, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn refresh(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<ConnectionView>> {
-    let r = blocking(&s, move |p| p.refresh(&name)).await?;
-    Ok(Json(ConnectionView::from(&r)))
+    let view = blocking(&s, move |p| Ok(ConnectionView::of(p, &p.refresh(&name)?))).await?;
+    Ok(Json(view))
 }
 
 #[utoipa::path(post, path = "/api/v1/connections/{name}/token", tag = "connections",

@@ -163,8 +163,13 @@ async fn connection_page(
     Path(name): Path<String>,
     ext: Option<axum::Extension<Session>>,
 ) -> ApiResult<Html<String>> {
-    let r = blocking(&s, move |p| p.store.get(&name)).await?;
-    Ok(Html(pages::page(&r.name, &session(ext), &pages::connection(&r))))
+    let (r, warnings) = blocking(&s, move |p| {
+        let r = p.store.get(&name)?;
+        let warnings: Vec<String> = p.certificate_warning(&r).into_iter().collect();
+        Ok((r, warnings))
+    })
+    .await?;
+    Ok(Html(pages::page(&r.name, &session(ext), &pages::connection(&r, &warnings))))
 }
 
 #[derive(Deserialize)]
@@ -198,7 +203,7 @@ async fn save_and_authorize(State(s): State<Arc<AppState>>, Json(body): Json<Cre
     let (view, url) = blocking(&s, move |p| {
         let r = p.create(&body.settings)?;
         let start = p.begin_authorization(&r.name)?;
-        Ok((ConnectionView::from(&r), start.url))
+        Ok((ConnectionView::of(p, &r), start.url))
     })
     .await?;
     Ok(Json(json!({"connection": view, "url": url})))
@@ -220,8 +225,8 @@ async fn test(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiRe
 }
 
 async fn refresh(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<Json<ConnectionView>> {
-    let r = blocking(&s, move |p| p.refresh(&name)).await?;
-    Ok(Json(ConnectionView::from(&r)))
+    let view = blocking(&s, move |p| Ok(ConnectionView::of(p, &p.refresh(&name)?))).await?;
+    Ok(Json(view))
 }
 
 async fn delete(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<StatusCode> {

@@ -167,9 +167,9 @@ pub fn create_form(d: &Description) -> String {
     )
 }
 
-/// One connection: status, who, scopes, the last failure with its remedy and support ids, and
-/// what can be done.
-pub fn connection(r: &Record) -> String {
+/// One connection: status, who, scopes, warnings (a certificate about to end), the last failure
+/// with its remedy and support ids, and what can be done.
+pub fn connection(r: &Record, warnings: &[String]) -> String {
     let requested: Vec<String> = r
         .settings
         .get("scopes")
@@ -203,7 +203,7 @@ pub fn connection(r: &Record) -> String {
         )
     });
     format!(
-        "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}\
+        "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}{warnings}\
          <p>Requested scopes: <span id=\"requested\">{requested}</span></p><p id=\"signin-result\"></p><div id=\"test-result\"></div></section>{failure}\
          <p class=\"actions\"><button type=\"button\" id=\"test\">Test</button> <button type=\"button\" id=\"refresh\">Refresh now</button> \
          <button type=\"button\" id=\"reauthorize\">Reauthorize</button> <button type=\"button\" id=\"admin-consent\">Grant admin consent</button> \
@@ -221,6 +221,7 @@ pub fn connection(r: &Record) -> String {
             .unwrap_or_default(),
         requested = escape(&requested.join(", ")),
         failure = failure.unwrap_or_default(),
+        warnings = warnings.iter().map(|w| format!("<p class=\"warning\">{}</p>", escape(w))).collect::<String>(),
     )
 }
 
