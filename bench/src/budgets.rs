@@ -46,7 +46,7 @@ pub const BUDGETS: &[Budget] = &[
     Budget {
         name: "no failed flow",
         missed: |f| {
-            let failures = f.flows_1.failures + f.flows_8.failures;
+            let failures = f.flows_1.failures + f.flows_8.failures + f.flows_8_postgres.failures;
             one(failures > 0, || format!("flows: {failures} failures"))
         },
     },

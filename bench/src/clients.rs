@@ -72,10 +72,16 @@ pub fn bare_builder(manifest: Manifest, answer: String, fuel: bool) -> PluginBui
         outputs[0] = plugin.memory_to_val(h);
         Ok(())
     });
+    // The module imports connector_sign too; no benchmarked export signs.
+    let sign = Function::new("connector_sign", [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
+        let h = plugin.memory_new(r#"{"error":{"code":"not_offered","message":"the benchmark does not sign"}}"#)?;
+        outputs[0] = plugin.memory_to_val(h);
+        Ok(())
+    });
     let b = PluginBuilder::new(manifest)
         .with_wasmtime_config(host_harness::host::engine_config(BENCH_MAX_INSTANCES))
         .with_wasi(false)
-        .with_functions([http]);
+        .with_functions([http, sign]);
     let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
     if fuel {
         b.with_fuel_limit(5_000_000_000)

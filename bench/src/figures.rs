@@ -30,4 +30,6 @@ pub struct Figures {
     pub host_peak_rss: u64,
     pub flows_1: Flows,
     pub flows_8: Flows,
+    /// Eight workers on PostgreSQL (a server on the same machine) beside `flows_8` on SQLite.
+    pub flows_8_postgres: Flows,
 }

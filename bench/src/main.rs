@@ -92,6 +92,7 @@ fn run() -> i32 {
         host_peak_rss: peak_rss(),
         flows_1: flows::flows(&mock, 1, 4.0),
         flows_8: flows::flows(&mock, 8, 4.0),
+        flows_8_postgres: flows::flows_on_postgres(&mock, 8, 4.0),
     };
     let judged = budgets::judge(&figures);
     let violations: Vec<String> = judged.iter().flat_map(|(_, missed)| missed.clone()).collect();

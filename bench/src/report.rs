@@ -27,7 +27,7 @@ pub fn write(f: &Figures, violations: &[String], path: PathBuf) -> PathBuf {
         "fuel_overhead": {"authorize_url_with_fuel": fig(f.cold.with_fuel), "authorize_url_without_fuel": fig(f.cold.without_fuel)},
         "first_call_us": fig(f.cold.first_call),
         "memory": {"linear_after_1": m1, "linear_after_1000": m1000, "linear_after_10000": m10000, "host_peak_rss": f.host_peak_rss},
-        "flows_per_s": {"workers_1": flows(f.flows_1), "workers_8": flows(f.flows_8)},
+        "flows_per_s": {"workers_1": flows(f.flows_1), "workers_8": flows(f.flows_8), "workers_8_postgres": flows(f.flows_8_postgres)},
         "budget_violations": violations,
     });
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default()).expect("the report is written");
@@ -74,5 +74,12 @@ pub fn print(f: &Figures) {
         a.failures + b.failures,
         a.store_commits as f64 / a.flows.max(1) as f64,
         b.store_commits as f64 / b.flows.max(1) as f64
+    );
+    let pg = f.flows_8_postgres;
+    println!(
+        "flows on PostgreSQL: {:.1}/s with 8 workers ({:.2}x SQLite's), failures {}",
+        pg.per_s,
+        pg.per_s / b.per_s.max(0.001),
+        pg.failures
     );
 }

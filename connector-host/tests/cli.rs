@@ -199,7 +199,7 @@ fn conformance_passes() {
     let out = run(&["conformance"], "");
     let t = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("conformance: 8 passed, 0 failed"), "{t}");
+    assert!(t.contains("conformance: 9 passed, 0 failed"), "{t}");
 }
 
 /// What must never appear in clear: the mock's client secret, its codes (1.AQ...), refresh tokens

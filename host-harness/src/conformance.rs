@@ -17,6 +17,7 @@ use connector_interface::{Description, SettingKind, EXPORTS};
 use crate::error::{parse_envelope, HostError};
 use crate::host::{ConnectorHost, LoadOptions};
 use crate::manifest::{self, Manifest};
+use crate::signing::{Keys, SigningKey};
 
 /// Where the checks send the connector's requests: platform configuration values and the hosts
 /// they are reached on, beside the manifest's.
@@ -104,12 +105,15 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
             return out;
         }
     };
+    let recorder: crate::host::Recorder = Default::default();
     let options = LoadOptions {
         config: idp.config.clone(),
         extra_allowed_hosts: idp.extra_allowed_hosts.clone(),
         allow_loopback: idp.allow_loopback,
+        recorder: Some(recorder.clone()),
         ..Default::default()
     };
+    let declares_sign = loaded.manifest.host_functions.iter().any(|f| f == connector_interface::SIGN_FUNCTION);
     let timeout = Duration::from_millis(loaded.manifest.timeout_ms());
     let host = match ConnectorHost::from_loaded(loaded, &options) {
         Ok(h) => {
@@ -282,6 +286,17 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
             failures.into_iter().take(3).collect::<Vec<_>>().join("; ")
         },
     ));
+    if declares_sign {
+        // The key belongs to an app of the connection's own: a `client_id` setting, where the
+        // connector has one, names the identity provider's app.
+        let mut own = settings.clone();
+        if d.settings.iter().any(|s| s.key == "client_id") {
+            let id =
+                idp.config.get("client_id").cloned().unwrap_or_else(|| "0b7e2c8a-4f1d-4e6b-9a3c-5d2e1f0a9b8c".into());
+            own["client_id"] = json!(id);
+        }
+        out.push(signing(&host, &d, &own, &recorder, now));
+    }
     out.push(check(
         "every call returns within the manifest timeout",
         slowest < timeout,
@@ -289,6 +304,74 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
     ));
     out
 }
+
+/// A connector that declares `connector_sign`: the token exports, given a settings' private key
+/// as a reference, ask the host to sign with that reference (and never see a key); a reference
+/// the call was not given is refused by the host and answered as an error, not a trap.
+fn signing(
+    host: &ConnectorHost,
+    d: &Description,
+    settings: &Value,
+    recorder: &crate::host::Recorder,
+    now: i64,
+) -> Check {
+    const NAME: &str = "connector_sign is called with the call's key reference, never a key";
+    let Some(pk) = d.private_keys().next() else {
+        return check(NAME, true, "declared; no private_key setting to check it with");
+    };
+    let key = match SigningKey::from_pem(CONFORMANCE_KEY) {
+        Ok(k) => std::sync::Arc::new(k),
+        Err(e) => return check(NAME, false, format!("the conformance key: {e}")),
+    };
+    let mut keys = Keys::default();
+    let reference = keys.insert("conformance", key);
+    let mut s = settings.clone();
+    s[pk.key.as_ref()] = json!(reference);
+    if let Some(cert) = pk.certificate.as_deref() {
+        s[cert] = json!(CONFORMANCE_CERTIFICATE);
+    }
+    let assertion_id = "0b7e2c8a-4f1d-4e6b-9a3c-5d2e1f0a9b8c";
+    let mut problems = Vec::new();
+    for (label, given) in [("held", Some(&keys)), ("not given", None)] {
+        recorder.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let input = json!({"settings": s, "now": now, "assertion_id": assertion_id, "refresh_token": "conformance-refresh-token"});
+        let answer = host.call_raw_with("refresh_token", input.to_string().as_bytes(), given);
+        let seen = recorder.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let signs: Vec<Value> = seen
+            .iter()
+            .filter(|(w, _)| w == connector_interface::SIGN_FUNCTION)
+            .filter_map(|(_, b)| serde_json::from_slice(b).ok())
+            .collect();
+        if seen.iter().any(|(_, b)| String::from_utf8_lossy(b).contains("PRIVATE KEY")) {
+            problems.push(format!("{label}: the module was given a private key"));
+        }
+        if signs.is_empty() || signs.iter().any(|r| r["key"] != json!(reference)) {
+            problems.push(format!("{label}: connector_sign was not called with the reference ({} calls)", signs.len()));
+        }
+        match answer {
+            Err(e) => problems.push(format!("{label}: host error {e}")),
+            Ok(text) if label == "not given" && text.contains("\"ok\"") => {
+                problems.push("a refused signature still gave a token set".into())
+            }
+            Ok(_) => {}
+        }
+    }
+    check(
+        NAME,
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!("refresh_token signed with {reference}; a key not given refused")
+        } else {
+            problems.join("; ")
+        },
+    )
+}
+
+/// A throwaway RSA key and its certificate, only for the signing check (the identity provider
+/// has never seen them, so its token endpoint refuses what they sign; the check is what the
+/// module sends to the host, not the answer).
+const CONFORMANCE_KEY: &str = include_str!("../../tests/fixtures/certificates/b.key.pem");
+const CONFORMANCE_CERTIFICATE: &str = include_str!("../../tests/fixtures/certificates/b.cert.pem");
 
 fn next(seed: &mut u64) -> u64 {
     *seed ^= *seed << 13;

@@ -281,3 +281,48 @@ fn entra_refusals_are_classified_with_the_thumbprint_to_look_for() {
 fn hex_upper(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
 }
+
+#[test]
+fn the_platform_app_signs_in_with_a_certificate_from_its_configuration() {
+    let mock = MockEntra::start_with(mock_entra::MockConfig {
+        redirect_uris: vec![REDIRECT_URI.into()],
+        ..Default::default()
+    })
+    .unwrap();
+    mock.add_certificate(CERTIFICATE_CLIENT_ID, &fixture("a.cert.pem"));
+    let key_file = root().join("tests/fixtures/certificates/a.key.pem");
+    let mut options = connector_host::mock_idp::load_options(&mock.base_url());
+    options.config.remove("client_secret");
+    options.config.insert("client_id".into(), CERTIFICATE_CLIENT_ID.into());
+    options.config.insert("client_certificate".into(), fixture("a.cert.pem"));
+    // The key as the path of its file (PEM text works as well).
+    options.config.insert("client_private_key".into(), key_file.to_str().unwrap().into());
+    let host = Arc::new(ConnectorHost::load(&manifest_path(), &options).unwrap());
+    let d = host.call("describe", &json!({"settings": {"name": "x", "scopes": ["User.Read"]}})).unwrap().unwrap();
+    assert_eq!(d["http_view"]["client_authentication"], "private_key_jwt (certificate)");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+    let p = Platform::new(host, store, REDIRECT_URI, host_harness::platform::system_clock()).unwrap();
+    // A connection that brings no app of its own uses the platform's, and its certificate.
+    p.create(&json!({"name": "HR", "scopes": ["User.Read"]})).unwrap();
+    let start = p.begin_authorization("HR").unwrap();
+    let location = match sign_in(&start.url, None, true).unwrap() {
+        BrowserOutcome::Redirected(l) => l,
+        other => panic!("{other:?}"),
+    };
+    p.complete_authorization(&form_urlencoded_pairs(location.split_once('?').unwrap().1)).unwrap();
+    let form = &mock.requests_to(Endpoint::Token)[0].form;
+    assert_eq!(part(&form["client_assertion"], 1)["iss"], CERTIFICATE_CLIENT_ID);
+    assert!(!form.contains_key("client_secret"));
+
+    // A configured key that is not one stops the load, naming the key and quoting nothing.
+    let mut bad = options.clone();
+    bad.config
+        .insert("client_private_key".into(), "-----BEGIN PRIVATE KEY-----\nU2VjcmV0\n-----END PRIVATE KEY-----".into());
+    let e = ConnectorHost::load(&manifest_path(), &bad).err().unwrap().to_string();
+    assert!(e.starts_with("platform configuration client_private_key: "), "{e}");
+    assert!(!e.contains("U2Vj"), "{e}");
+    bad.config.insert("client_private_key".into(), "/nonexistent/key.pem".into());
+    let e = ConnectorHost::load(&manifest_path(), &bad).err().unwrap().to_string();
+    assert!(e.contains("client_private_key") && e.contains("cannot read the file"), "{e}");
+}
