@@ -28,7 +28,36 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
+/// Every log line of this test process at trace level (the host's, the platform's, the mock's,
+/// ureq's), kept to be searched for key material.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .try_init();
+        buffer
+    })
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn setup() -> Setup {
+    logs();
     let mock = MockEntra::start_with(mock_entra::MockConfig {
         redirect_uris: vec![REDIRECT_URI.into()],
         ..Default::default()
@@ -194,6 +223,13 @@ fn the_private_key_never_enters_the_module_nor_leaves_the_store_in_clear() {
     // Debug of the record never shows it.
     let r = s.platform.store.get("Cert").unwrap();
     assert!(!format!("{r:?}").contains(fragments[0]));
+    // Nor does any log line, at trace level.
+    let logged = String::from_utf8_lossy(&logs().lock().unwrap()).to_string();
+    assert!(logged.len() > 1000, "trace logging was not on");
+    assert!(
+        !logged.contains("PRIVATE KEY") && fragments.iter().all(|f| !logged.contains(f)),
+        "key material in the logs"
+    );
 }
 
 /// A certificate for `a.key.pem` valid over `[not_before, not_after]` (Unix seconds).
