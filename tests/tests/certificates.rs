@@ -172,6 +172,8 @@ fn app_only_access_with_a_certificate() {
     settings["grant"] = json!("client_credentials");
     settings["tenant"] = json!(TEST_TENANT_ID);
     settings["scopes"] = json!(["User.Read.All"]);
+    // Subject name and issuer authentication: the chain goes in x5c.
+    settings["certificate_chain"] = json!("send");
     s.platform.create(&settings).unwrap();
     let r = s.platform.refresh("Sync").unwrap();
     assert_eq!(r.status, Status::Connected);
@@ -182,6 +184,9 @@ fn app_only_access_with_a_certificate() {
         part(&form["client_assertion"], 1)["aud"],
         format!("{}/{TEST_TENANT_ID}/oauth2/v2.0/token", s.mock.base_url())
     );
+    let x5c = part(&form["client_assertion"], 0)["x5c"].clone();
+    let der_b64 = base64::engine::general_purpose::STANDARD.encode(der(&fixture("a.cert.pem")));
+    assert_eq!(x5c, json!([der_b64]), "the chain, standard base64 of each certificate's DER");
 }
 
 #[test]
