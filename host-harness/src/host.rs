@@ -73,7 +73,7 @@ pub fn engine_config(max_instances: u32) -> wasmtime::Config {
 }
 
 /// How the platform loads a connector beyond what its manifest says.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LoadOptions {
     /// Platform configuration values (declared keys only), over their environment variables.
     pub config: BTreeMap<String, String>,
@@ -96,6 +96,38 @@ pub struct LoadOptions {
     /// Keeps every export's input and every `connector_sign` request the module makes (for the
     /// conformance suite and tests that prove what a connector is, and is not, given).
     pub recorder: Option<Recorder>,
+}
+
+/// The configuration's values and what a recorder kept may be secrets (a client secret, a
+/// private key's file, codes): `Debug` names the keys and counts, never a value.
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("config_keys", &self.config.keys().collect::<Vec<_>>())
+            .field("extra_allowed_hosts", &self.extra_allowed_hosts)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_instances", &self.max_instances)
+            .field("cache", &self.cache)
+            .field("skip_interface_check", &self.skip_interface_check)
+            .field("allow_loopback", &self.allow_loopback)
+            .field("resolver", &self.resolver)
+            .field("recorder", &self.recorder.as_ref().map(|r| r.lock().map(|v| v.len()).unwrap_or(0)))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod load_options_tests {
+    use super::*;
+
+    #[test]
+    fn debug_names_configuration_keys_never_values() {
+        let mut o = LoadOptions { recorder: Some(Default::default()), ..Default::default() };
+        o.config.insert("client_secret".into(), "s3cr3t-value".into());
+        record(&o.recorder, "exchange_code", b"code-value");
+        let d = format!("{o:?}");
+        assert!(d.contains("client_secret") && !d.contains("s3cr3t") && !d.contains("code-value"), "{d}");
+    }
 }
 
 /// What crossed into the module: `(export or host function, bytes)`, in order.
