@@ -169,16 +169,18 @@ fn connector_sign(
     _: UserData<()>,
 ) -> Result<(), extism::Error> {
     let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
-    if let Ok(ctx) = plugin.host_context::<CallContext>() {
-        record(&ctx.recorder, SIGN_FUNCTION, &bytes);
-    }
-    let outcome = match (serde_json::from_slice::<SignRequest>(&bytes), plugin.host_context::<CallContext>()) {
-        (Ok(req), Ok(ctx)) => match &ctx.call_keys {
-            Some(keys) if keys.holds(&req.key) => keys.sign(&req),
-            _ => ctx.host_keys.sign(&req),
-        },
-        (Err(_), _) => SignOutcome::failed("invalid_request", "the input is not a connector_sign request document"),
-        (_, Err(_)) => SignOutcome::failed("unknown_key", "no keys were given for this call"),
+    let outcome = match plugin.host_context::<CallContext>() {
+        Ok(ctx) => {
+            record(&ctx.recorder, SIGN_FUNCTION, &bytes);
+            match serde_json::from_slice::<SignRequest>(&bytes) {
+                Ok(req) => match &ctx.call_keys {
+                    Some(keys) if keys.holds(&req.key) => keys.sign(&req),
+                    _ => ctx.host_keys.sign(&req),
+                },
+                Err(_) => SignOutcome::failed("invalid_request", "the input is not a connector_sign request document"),
+            }
+        }
+        Err(_) => SignOutcome::failed("unknown_key", "no keys were given for this call"),
     };
     let out = serde_json::to_vec(&outcome)?;
     let handle = plugin.memory_new(&out)?;

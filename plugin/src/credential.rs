@@ -94,11 +94,6 @@ impl Certificate {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.leaf()))
     }
 
-    /// `x5t`: base64url of the SHA-1 of the leaf's DER (the older form, RS256 only).
-    pub fn x5t_sha1(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha1::digest(self.leaf()))
-    }
-
     /// The thumbprint the Entra admin center shows (SHA-1, upper-case hex).
     pub fn sha1_thumbprint(&self) -> String {
         Sha1::digest(self.leaf()).iter().map(|b| format!("{b:02X}")).collect()
@@ -150,7 +145,6 @@ mod tests {
         let c = Certificate::new("c", PEM, "k", "host-key:settings.client_private_key", false).unwrap();
         assert_eq!(c.chain.len(), 1);
         assert_eq!(c.x5t_s256().len(), 43);
-        assert_eq!(c.x5t_sha1().len(), 27);
         assert_eq!(c.sha1_thumbprint().len(), 40);
         assert!(format!("{c:?}").contains(&c.sha1_thumbprint()));
     }
