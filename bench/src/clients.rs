@@ -72,16 +72,18 @@ pub fn bare_builder(manifest: Manifest, answer: String, fuel: bool) -> PluginBui
         outputs[0] = plugin.memory_to_val(h);
         Ok(())
     });
-    // The module imports connector_sign too; no benchmarked export signs.
-    let sign = Function::new("connector_sign", [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
-        let h = plugin.memory_new(r#"{"error":{"code":"not_offered","message":"the benchmark does not sign"}}"#)?;
-        outputs[0] = plugin.memory_to_val(h);
-        Ok(())
-    });
+    // The module imports the optional host functions too; no benchmarked export uses them.
+    let not_offered = |name: &'static str| {
+        Function::new(name, [PTR], [PTR], UserData::new(()), |plugin, _inputs, outputs, _| {
+            let h = plugin.memory_new(r#"{"error":{"code":"not_offered","message":"not in the benchmark"}}"#)?;
+            outputs[0] = plugin.memory_to_val(h);
+            Ok(())
+        })
+    };
     let b = PluginBuilder::new(manifest)
         .with_wasmtime_config(host_harness::host::engine_config(BENCH_MAX_INSTANCES))
         .with_wasi(false)
-        .with_functions([http, sign]);
+        .with_functions([http, not_offered("connector_sign"), not_offered("connector_federated_token")]);
     let b = host_harness::cache::apply(b, &host_harness::CompileCache::Platform).expect("the compile cache");
     if fuel {
         b.with_fuel_limit(5_000_000_000)

@@ -117,6 +117,8 @@ pub enum ConfigError {
     PrivateKey { key: String, problem: crate::signing::CredentialError },
     #[error("platform configuration {key}: cannot read the file it names: {reason}")]
     PrivateKeyFile { key: String, reason: String },
+    #[error("platform configuration {key}: {problem}")]
+    TokenFile { key: String, problem: crate::token_files::TokenFileError },
     #[error("max_instances must be between 1 and {limit}, not {value}")]
     MaxInstances { value: u32, limit: u32 },
     #[error("the cache directory {} is not valid UTF-8", .0.display())]

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connector_interface::exports::required_names;
+use connector_interface::federated::{FederatedTokenOutcome, FederatedTokenRequest, FEDERATED_TOKEN_FUNCTION};
 use connector_interface::sign::{SignOutcome, SignRequest, SIGN_FUNCTION};
 use connector_interface::{Export, HttpOutcome, HttpRequest, TransportKind};
 use extism::{CompiledPlugin, CurrentPlugin, Function, PluginBuilder, UserData, Val, PTR};
@@ -26,9 +27,10 @@ use crate::manifest::{self, LoadedManifest};
 use crate::outbound::{HostPolicy, Outbound};
 use crate::resolver::Egress;
 use crate::signing::Keys;
+use crate::token_files::TokenFiles;
 
 /// The optional host functions this host offers (a manifest's `host_functions`).
-pub const HOST_FUNCTIONS: &[&str] = &[SIGN_FUNCTION];
+pub const HOST_FUNCTIONS: &[&str] = &[SIGN_FUNCTION, FEDERATED_TOKEN_FUNCTION];
 
 /// Instances of one connector alive at once unless `LoadOptions::max_instances` says otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 32;
@@ -146,6 +148,8 @@ struct CallContext {
     host_keys: Arc<Keys>,
     /// The keys of this call (a connection's certificate), none for most calls.
     call_keys: Option<Keys>,
+    /// The platform's token files (workload identity), read anew for every request.
+    token_files: Arc<TokenFiles>,
     recorder: Option<Recorder>,
 }
 
@@ -157,6 +161,7 @@ pub struct ConnectorHost {
     timeout: Duration,
     outbound: Outbound,
     host_keys: Arc<Keys>,
+    token_files: Arc<TokenFiles>,
     recorder: Option<Recorder>,
 }
 
@@ -181,6 +186,34 @@ fn connector_sign(
             }
         }
         Err(_) => SignOutcome::failed("unknown_key", "no keys were given for this call"),
+    };
+    let out = serde_json::to_vec(&outcome)?;
+    let handle = plugin.memory_new(&out)?;
+    outputs[0] = plugin.memory_to_val(handle);
+    Ok(())
+}
+
+/// `connector_federated_token`: a JSON `FederatedTokenRequest` in, a JSON
+/// `FederatedTokenOutcome` out; the token file read now.
+fn connector_federated_token(
+    plugin: &mut CurrentPlugin,
+    inputs: &[Val],
+    outputs: &mut [Val],
+    _: UserData<()>,
+) -> Result<(), extism::Error> {
+    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
+    let outcome = match plugin.host_context::<CallContext>() {
+        Ok(ctx) => {
+            record(&ctx.recorder, FEDERATED_TOKEN_FUNCTION, &bytes);
+            match serde_json::from_slice::<FederatedTokenRequest>(&bytes) {
+                Ok(req) => ctx.token_files.read(&req),
+                Err(_) => FederatedTokenOutcome::failed(
+                    "invalid_request",
+                    "the input is not a connector_federated_token request document",
+                ),
+            }
+        }
+        Err(_) => FederatedTokenOutcome::failed("unknown_source", "no token sources were given for this call"),
     };
     let out = serde_json::to_vec(&outcome)?;
     let handle = plugin.memory_new(&out)?;
@@ -224,6 +257,7 @@ impl ConnectorHost {
         }
         let mut config = manifest::platform_config(m, &options.config)?;
         let host_keys = Arc::new(manifest::hold_private_keys(m, &mut config)?);
+        let token_files = Arc::new(manifest::hold_token_files(m, &mut config)?);
         let mut hosts = m.allowed_hosts.clone();
         hosts.extend(options.extra_allowed_hosts.iter().cloned());
         let egress = Egress { allow_loopback: options.allow_loopback, answers: options.resolver.clone() };
@@ -238,6 +272,8 @@ impl ConnectorHost {
             .with_memory_max(m.max_pages());
         let http = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
         let sign = Function::new(SIGN_FUNCTION, [PTR], [PTR], UserData::new(()), connector_sign);
+        let federated =
+            Function::new(FEDERATED_TOKEN_FUNCTION, [PTR], [PTR], UserData::new(()), connector_federated_token);
         let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
         if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
             return Err(ConfigError::MaxInstances { value: max_instances, limit: MAX_INSTANCES_LIMIT }.into());
@@ -245,7 +281,7 @@ impl ConnectorHost {
         let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config(max_instances))
             .with_wasi(false)
-            .with_functions([http, sign])
+            .with_functions([http, sign, federated])
             .with_fuel_limit(m.max_fuel());
         let builder = cache::apply(builder, &options.cache)?;
         let compiled = CompiledPlugin::new(builder).map_err(|source| HostError::Load { source })?;
@@ -256,6 +292,7 @@ impl ConnectorHost {
             instances: Instances::new(compiled, max_instances as usize),
             outbound,
             host_keys,
+            token_files,
             recorder: options.recorder.clone(),
         };
         if !options.skip_interface_check {
@@ -336,6 +373,7 @@ impl ConnectorHost {
             deadline,
             host_keys: self.host_keys.clone(),
             call_keys: keys.cloned(),
+            token_files: self.token_files.clone(),
             recorder: self.recorder.clone(),
         };
         let result: Result<String, extism::Error> = p.call_with_host_context(export, input, ctx);

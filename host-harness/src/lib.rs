@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod platform;
 pub mod resolver;
 pub mod signing;
+pub mod token_files;
 
 pub use cache::CompileCache;
 pub use error::{CallResult, ConnectorError, HostError};

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ConfigError, HostError, ManifestError};
 use crate::signing::{Keys, SigningKey};
+use crate::token_files::TokenFiles;
 
 /// The schema every manifest must satisfy.
 pub const SCHEMA: &str = include_str!("../../manifests/manifest.schema.json");
@@ -52,6 +53,11 @@ pub struct ConfigKey {
     /// connector a key reference for `connector_sign` in its place.
     #[serde(default)]
     pub private_key: bool,
+    /// The path of a file holding a workload identity's current token: the host reads it again
+    /// for every `connector_federated_token` request and gives the connector a reference in its
+    /// place.
+    #[serde(default)]
+    pub token_file: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +253,22 @@ pub fn hold_private_keys(m: &Manifest, config: &mut BTreeMap<String, String>) ->
         config.insert(k.key.clone(), reference);
     }
     Ok(keys)
+}
+
+/// Takes the token file paths out of a connector's configuration: each file must be readable
+/// now (a workload identity's token is in place before the process starts), is held by the host
+/// and replaced by its reference.
+pub fn hold_token_files(m: &Manifest, config: &mut BTreeMap<String, String>) -> Result<TokenFiles, HostError> {
+    let mut files = TokenFiles::default();
+    for k in m.platform_config.iter().filter(|k| k.token_file) {
+        let Some(value) = config.get(&k.key) else { continue };
+        let path = PathBuf::from(value.trim());
+        crate::token_files::read_token(&path)
+            .map_err(|problem| ConfigError::TokenFile { key: k.key.clone(), problem })?;
+        let reference = files.insert(&format!("platform.{}", k.key), path);
+        config.insert(k.key.clone(), reference);
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

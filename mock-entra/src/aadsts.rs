@@ -124,6 +124,32 @@ pub const ASSERTION_TIME: Aad = aad(
     401,
     "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
 );
+// Workload identity federation (texts as Entra answers them; github.com/Azure/login issues 482
+// and 515, github.com/Azure/azure-workload-identity issue 1200).
+pub const FEDERATED_ISSUER: Aad = aad(
+    700211,
+    "invalid_client",
+    401,
+    "No matching federated identity record found for presented assertion issuer '{}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
+);
+pub const FEDERATED_AUDIENCE: Aad = aad(
+    700212,
+    "invalid_client",
+    401,
+    "No matching federated identity record found for presented assertion audience '{}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
+);
+pub const FEDERATED_SUBJECT: Aad = aad(
+    700213,
+    "invalid_client",
+    401,
+    "No matching federated identity record found for presented assertion subject '{}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
+);
+pub const FEDERATED_SUBJECT_CASE: Aad = aad(
+    7002138,
+    "invalid_client",
+    401,
+    "No matching federated identity record found for presented assertion subject '{}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation.",
+);
 
 // The token endpoint.
 pub const POST_ONLY: Aad = aad(900561, "invalid_request", 400, "The endpoint only accepts POST requests.");
@@ -260,6 +286,10 @@ pub const ALL: &[Aad] = &[
     CREDENTIAL_MISSING,
     SECRET_EXPIRED,
     INVALID_SECRET,
+    FEDERATED_ISSUER,
+    FEDERATED_AUDIENCE,
+    FEDERATED_SUBJECT,
+    FEDERATED_SUBJECT_CASE,
     POST_ONLY,
     TENANT_NOT_FOUND,
     UNSUPPORTED_GRANT,

@@ -69,6 +69,11 @@ pub(crate) fn check(s: &mut State, app: &App, assertion: &str, audience: &str) -
     let (Some(header), Some(claims)) = (part(assertion, 0), part(assertion, 1)) else {
         return Err(aad_error(now, &aadsts::ASSERTION_MALFORMED, &[]));
     };
+    // A token of another issuer: workload identity federation.
+    let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+    if !app.federated.is_empty() && !issuer.eq_ignore_ascii_case(&app.client_id) {
+        return crate::federated::check(now, app, assertion, &claims);
+    }
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let (thumb, cert) = match alg {
         "PS256" => {

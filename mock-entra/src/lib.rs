@@ -15,6 +15,7 @@ pub mod assertion;
 mod authorize;
 pub mod browser;
 mod discovery;
+pub mod federated;
 mod graph;
 pub mod model;
 mod oauth;
@@ -361,6 +362,11 @@ impl MockEntra {
         self.with(|s| s.log.clear());
     }
 
+    /// The mock's clock (Unix seconds, moved by [`Self::advance_clock`]).
+    pub fn now(&self) -> i64 {
+        self.with(|s| s.now())
+    }
+
     /// Moves the mock's clock (codes expire after 10 minutes, access tokens after their life).
     pub fn advance_clock(&self, seconds: i64) {
         self.with(|s| s.clock_offset += seconds);
@@ -392,6 +398,31 @@ impl MockEntra {
         self.with(|s| {
             if let Some(a) = s.apps.iter_mut().find(|a| a.client_id == client_id) {
                 a.certificates.push(cert);
+            }
+        });
+    }
+
+    /// Adds a federated identity credential to an app (Certificates & secrets > Federated
+    /// credentials): tokens of `issuer` for `subject` and `audience`, signed with the key of
+    /// `issuer_certificate_pem`. Panics when that is not a certificate (a test's mistake).
+    pub fn add_federated_credential(
+        &self,
+        client_id: &str,
+        issuer: &str,
+        subject: &str,
+        audience: &str,
+        issuer_certificate_pem: &str,
+    ) {
+        let credential = federated::FederatedCredential {
+            issuer: issuer.into(),
+            subject: subject.into(),
+            audience: audience.into(),
+            issuer_certificate: assertion::RegisteredCertificate::from_pem(issuer_certificate_pem)
+                .expect("a PEM certificate"),
+        };
+        self.with(|s| {
+            if let Some(a) = s.apps.iter_mut().find(|a| a.client_id == client_id) {
+                a.federated.push(credential);
             }
         });
     }

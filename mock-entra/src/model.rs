@@ -28,6 +28,8 @@ pub struct App {
     pub granted_roles: BTreeMap<String, Vec<String>>,
     /// Certificates uploaded to the app (client assertions signed with their keys).
     pub certificates: Vec<crate::assertion::RegisteredCertificate>,
+    /// Federated identity credentials (workload identity federation).
+    pub federated: Vec<crate::federated::FederatedCredential>,
 }
 
 impl std::fmt::Debug for App {
@@ -151,6 +153,7 @@ pub fn default_directory(redirect_uris: &[String]) -> (Vec<Tenant>, Vec<App>, Ve
             multi_tenant: true,
             granted_roles: granted,
             certificates: Vec::new(),
+            federated: Vec::new(),
         },
         App {
             client_id: PUBLIC_CLIENT_ID.into(),
@@ -163,6 +166,7 @@ pub fn default_directory(redirect_uris: &[String]) -> (Vec<Tenant>, Vec<App>, Ve
             multi_tenant: true,
             granted_roles: BTreeMap::new(),
             certificates: Vec::new(),
+            federated: Vec::new(),
         },
         App {
             client_id: SINGLE_TENANT_CLIENT_ID.into(),
@@ -175,6 +179,7 @@ pub fn default_directory(redirect_uris: &[String]) -> (Vec<Tenant>, Vec<App>, Ve
             multi_tenant: false,
             granted_roles: BTreeMap::new(),
             certificates: Vec::new(),
+            federated: Vec::new(),
         },
         App {
             client_id: CERTIFICATE_CLIENT_ID.into(),
@@ -187,6 +192,7 @@ pub fn default_directory(redirect_uris: &[String]) -> (Vec<Tenant>, Vec<App>, Ve
             multi_tenant: true,
             granted_roles: granted_for_certificate_app(),
             certificates: Vec::new(),
+            federated: Vec::new(),
         },
     ];
     let users = vec![

@@ -1,13 +1,14 @@
 //! How the connection's app proves who it is at the token endpoint: nothing (a public client),
-//! a client secret, or a certificate whose private key the host keeps
-//! (learn.microsoft.com/entra/identity-platform/certificate-credentials).
+//! a client secret, a certificate whose private key the host keeps
+//! (learn.microsoft.com/entra/identity-platform/certificate-credentials), or a workload
+//! identity's token the host reads anew for each request (learn.microsoft.com/entra/workload-id).
 //!
 //! The connector holds the certificate (public) and a key reference; the private key never
 //! enters the module. A value that looks like a key where a reference belongs is refused.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use connector_interface::KEY_REFERENCE_PREFIX;
+use connector_interface::{KEY_REFERENCE_PREFIX, TOKEN_REFERENCE_PREFIX};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -25,6 +26,8 @@ pub enum Credential {
     None,
     Secret(Secret),
     Certificate(Certificate),
+    /// Workload identity federation: the host's reference to the token source (a token file).
+    Federated(String),
 }
 
 impl Credential {
@@ -38,6 +41,7 @@ impl Credential {
             Credential::None => "none (public client)",
             Credential::Secret(_) => "client_secret_post",
             Credential::Certificate(_) => "private_key_jwt (certificate)",
+            Credential::Federated(_) => "private_key_jwt (workload identity federation)",
         }
     }
 }
@@ -48,7 +52,21 @@ impl std::fmt::Debug for Credential {
             Credential::None => f.write_str("None"),
             Credential::Secret(_) => f.write_str("Secret([redacted])"),
             Credential::Certificate(c) => write!(f, "Certificate({})", c.sha1_thumbprint()),
+            Credential::Federated(source) => write!(f, "Federated({source})"),
         }
+    }
+}
+
+impl Credential {
+    /// A workload identity's token source, by the host's reference (never a path or a token).
+    pub fn federated(field: &str, reference: &str) -> CResult<Credential> {
+        if !reference.starts_with(TOKEN_REFERENCE_PREFIX) || reference.len() > 256 {
+            return Err(ConnectorError::invalid(
+                field,
+                "The federated token's source must be a host token reference (host-token:...): the platform reads the token file, never the connector.",
+            ));
+        }
+        Ok(Credential::Federated(reference.to_string()))
     }
 }
 

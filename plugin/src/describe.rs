@@ -99,6 +99,11 @@ fn settings() -> Vec<Setting> {
             default: Some("omit".into()),
             ..s("certificate_chain", "Certificate chain", SettingKind::Select, false, "Send the certificate chain (x5c) with each token request, for an app that trusts certificates by subject name and issuer rather than by uploaded certificate.", true)
         },
+        Setting {
+            options: opts(&[("off", "Off"), ("platform", "The platform's workload identity")]),
+            default: Some("off".into()),
+            ..s("workload_identity", "Workload identity", SettingKind::Select, false, "In place of a client secret or certificate: your app trusts the platform's workload identity (for example its Kubernetes service account) through a federated credential; the platform presents its current token on each request.", true)
+        },
         Setting { options: opts(&prompts), default: Some("select_account".into()), ..s("prompt", "Prompt", SettingKind::Select, false, "What Microsoft asks at sign-in: choose an account, consent again, enter credentials again, or nothing (fails if interaction is needed).", true) },
         s("login_hint", "Login hint", SettingKind::Text, false, "The user name to prefill at sign-in.", true),
         s("domain_hint", "Domain hint", SettingKind::Text, false, "The domain whose sign-in page to go to directly, such as contoso.com.", true),

@@ -12,7 +12,10 @@ use extism_pdk::memory::internal;
 use extism_pdk::{extism, ManagedMemory, Memory};
 
 use crate::api;
-use crate::http::{HttpClient, HttpOutcome, HttpRequest, SignOutcome, SignRequest, TransportKind};
+use crate::http::{
+    FederatedTokenOutcome, FederatedTokenRequest, HttpClient, HttpOutcome, HttpRequest, SignOutcome, SignRequest,
+    TransportKind,
+};
 use crate::secret::Secret;
 use crate::settings::Platform;
 
@@ -24,6 +27,9 @@ extern "C" {
     /// The host's signing (optional in interface v1, declared in the manifest's
     /// `host_functions`): the offset of a JSON `SignRequest` in, of a JSON `SignOutcome` out.
     fn connector_sign(request: u64) -> u64;
+    /// The host's workload identity token (optional, declared like `connector_sign`): the offset
+    /// of a JSON `FederatedTokenRequest` in, of a JSON `FederatedTokenOutcome` out.
+    fn connector_federated_token(request: u64) -> u64;
 }
 
 /// A new block of extism's memory holding `bytes`.
@@ -46,7 +52,8 @@ fn host_call<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
     serde_json::from_slice(&Memory::find(answer)?.to_vec()).ok()
 }
 
-/// The host's services: outbound HTTP through `connector_http`, signing through `connector_sign`.
+/// The host's services: outbound HTTP through `connector_http`, signing through `connector_sign`,
+/// a workload identity's token through `connector_federated_token`.
 struct HostHttp;
 
 impl HttpClient for HostHttp {
@@ -58,6 +65,15 @@ impl HttpClient for HostHttp {
     fn sign(&mut self, request: &SignRequest) -> SignOutcome {
         host_call(connector_sign, request).unwrap_or_else(|| {
             SignOutcome::failed("invalid_request", "the host's answer to connector_sign was not readable")
+        })
+    }
+
+    fn federated_token(&mut self, request: &FederatedTokenRequest) -> FederatedTokenOutcome {
+        host_call(connector_federated_token, request).unwrap_or_else(|| {
+            FederatedTokenOutcome::failed(
+                "invalid_request",
+                "the host's answer to connector_federated_token was not readable",
+            )
         })
     }
 }
@@ -78,6 +94,7 @@ fn platform() -> Platform {
         client_secret: config_value("client_secret").map(Secret::new),
         client_certificate: config_value("client_certificate"),
         client_private_key: config_value("client_private_key"),
+        federated_token_file: config_value("federated_token_file"),
         login_base_url: config_value("login_base_url"),
         graph_base_url: config_value("graph_base_url"),
     }

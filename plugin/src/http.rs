@@ -3,6 +3,7 @@
 //! timeouts and size caps) answers with either a response or a transport error, as a value.
 //! See docs/interface.md, "Host HTTP".
 
+pub use connector_interface::federated::{FederatedTokenOutcome, FederatedTokenRequest};
 pub use connector_interface::http::{HttpOutcome, HttpRequest, HttpResponse, TransportError, TransportKind};
 pub use connector_interface::sign::{SignOutcome, SignRequest};
 
@@ -16,6 +17,12 @@ pub trait HttpClient {
     /// `not_offered`.
     fn sign(&mut self, _request: &SignRequest) -> SignOutcome {
         SignOutcome::failed("not_offered", "this host does not offer connector_sign")
+    }
+
+    /// The current token of the workload identity named in `request`. A host without the
+    /// function answers `not_offered`.
+    fn federated_token(&mut self, _request: &FederatedTokenRequest) -> FederatedTokenOutcome {
+        FederatedTokenOutcome::failed("not_offered", "this host does not offer connector_federated_token")
     }
 }
 

@@ -14,6 +14,7 @@ pub mod credential;
 pub mod describe;
 pub mod encode;
 pub mod error;
+pub mod federated;
 pub mod graph;
 pub mod http;
 pub mod idtoken;

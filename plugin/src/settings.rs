@@ -25,6 +25,9 @@ pub struct RawSettings {
     pub client_certificate: Option<String>,
     pub client_private_key: Option<String>,
     pub certificate_chain: Option<String>,
+    /// `platform`: the connection's own app trusts the platform's workload identity through a
+    /// federated credential, in place of a secret or certificate; `off` (default) otherwise.
+    pub workload_identity: Option<String>,
     pub prompt: Option<String>,
     pub login_hint: Option<String>,
     pub domain_hint: Option<String>,
@@ -54,6 +57,8 @@ struct RawSettingsDef {
     pub client_private_key: Option<String>,
     #[serde(default)]
     pub certificate_chain: Option<String>,
+    #[serde(default)]
+    pub workload_identity: Option<String>,
     #[serde(default)]
     pub prompt: Option<String>,
     #[serde(default)]
@@ -88,6 +93,8 @@ pub struct Platform {
     /// The platform app's certificate (PEM) and the host's reference to its private key.
     pub client_certificate: Option<String>,
     pub client_private_key: Option<String>,
+    /// The host's reference to the platform's workload identity token (a token file).
+    pub federated_token_file: Option<String>,
     pub login_base_url: Option<String>,
     pub graph_base_url: Option<String>,
 }
@@ -266,6 +273,16 @@ impl Settings {
                 ))
             }
         };
+        let workload_identity = match non_empty(&raw.workload_identity).unwrap_or("off") {
+            "off" => false,
+            "platform" => true,
+            _ => {
+                return Err(ConnectorError::invalid(
+                    "settings.workload_identity",
+                    "Choose off, or platform (your app trusts the platform's workload identity through a federated credential).",
+                ))
+            }
+        };
         let client = match non_empty(&raw.client_id) {
             Some(id) => {
                 if !is_guid(id) {
@@ -275,6 +292,21 @@ impl Settings {
                     ));
                 }
                 let credential = match (own_secret, own_certificate, own_key) {
+                    _ if workload_identity => {
+                        if own_secret.is_some() || own_certificate.is_some() || own_key.is_some() {
+                            return Err(ConnectorError::invalid(
+                                "settings.workload_identity",
+                                "With workload identity the app needs no client secret or certificate: leave them empty, or turn workload identity off.",
+                            ));
+                        }
+                        let Some(source) = non_empty(&platform.federated_token_file) else {
+                            return Err(ConnectorError::invalid(
+                                "settings.workload_identity",
+                                "The platform has no workload identity configured (a federated token file); give a client secret or certificate, or ask the platform administrator to configure one.",
+                            ));
+                        };
+                        platform_workload_identity(source)?
+                    }
                     (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                         return Err(ConnectorError::invalid(
                             "settings.client_secret",
@@ -314,12 +346,17 @@ impl Settings {
                 Client { id: id.to_ascii_lowercase(), credential, own_app: true }
             }
             None => {
-                if own_secret.is_some() || own_certificate.is_some() || own_key.is_some() {
-                    let field =
-                        if own_secret.is_some() { "settings.client_secret" } else { "settings.client_certificate" };
+                if own_secret.is_some() || own_certificate.is_some() || own_key.is_some() || workload_identity {
+                    let field = if own_secret.is_some() {
+                        "settings.client_secret"
+                    } else if workload_identity {
+                        "settings.workload_identity"
+                    } else {
+                        "settings.client_certificate"
+                    };
                     return Err(ConnectorError::invalid(
                         field,
-                        "A client secret or certificate goes with your own client ID: enter the client ID too, or leave them empty to use the platform's app.",
+                        "A client secret, certificate or workload identity goes with your own client ID: enter the client ID too, or leave them empty to use the platform's app.",
                     ));
                 }
                 let id = platform.client_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -335,13 +372,14 @@ impl Settings {
         if grant == Grant::ClientCredentials && client.credential.is_none() {
             return Err(ConnectorError::invalid(
                 "settings.client_secret",
-                "App-only access (client credentials) needs a client secret or a certificate of the app registration.",
+                "App-only access (client credentials) needs a client secret, a certificate or a workload identity of the app registration.",
             ));
         }
         Ok(client)
     }
 
-    /// The platform app's credential: its certificate when configured, else its secret.
+    /// The platform app's credential: its certificate when configured, else its workload
+    /// identity, else its secret.
     fn platform_credential(platform: &Platform) -> CResult<Credential> {
         let cert = platform.client_certificate.as_deref().filter(|s| !s.trim().is_empty());
         let key = platform.client_private_key.as_deref().filter(|s| !s.trim().is_empty());
@@ -360,12 +398,23 @@ impl Settings {
                     "The platform's app has a certificate without its private key, or a key without its certificate; the platform administrator must configure both.",
                 ))
             }
-            (None, None) => match platform.client_secret.clone().filter(|s| !s.is_empty()) {
-                Some(s) => Credential::Secret(s),
-                None => Credential::None,
+            (None, None) => match (non_empty(&platform.federated_token_file), &platform.client_secret) {
+                (Some(source), _) => platform_workload_identity(source)?,
+                (None, Some(s)) if !s.is_empty() => Credential::Secret(s.clone()),
+                (None, _) => Credential::None,
             },
         })
     }
+}
+
+/// The platform's workload identity (its token file's reference) as a credential.
+fn platform_workload_identity(source: &str) -> CResult<Credential> {
+    Credential::federated("federated_token_file", source).map_err(|e| {
+        ConnectorError::plain(
+            ErrorCode::NotConfigured,
+            format!("The platform's workload identity is misconfigured: {}", e.message()),
+        )
+    })
 }
 
 /// Input of `validate_settings`.

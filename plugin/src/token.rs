@@ -14,6 +14,7 @@ use crate::classify::{self, Class, Phase};
 use crate::credential::Credential;
 use crate::encode;
 use crate::error::{CResult, ConnectorError, ErrorCode};
+use crate::federated;
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::idtoken::{self, Expect};
 use crate::pkce;
@@ -53,7 +54,7 @@ pub enum ClientAuth {
     /// A public client: nothing.
     None,
     Secret(Secret),
-    /// A signed client assertion (a certificate credential).
+    /// A client assertion: signed for a certificate credential, or a workload identity's token.
     Assertion(Secret),
 }
 
@@ -87,6 +88,8 @@ pub fn client_auth(
             let claims = assertion::Claims { client_id: &s.client.id, audience: &audience, now, jti };
             ClientAuth::Assertion(assertion::build(cert, &claims, host)?)
         }
+        // Read anew for every request: the workload's runtime rotates the token.
+        Credential::Federated(source) => ClientAuth::Assertion(federated::token(source, host)?),
     })
 }
 
@@ -221,6 +224,12 @@ fn request_secrets(request: &HttpRequest) -> Vec<String> {
         .collect()
 }
 
+/// One form field of a request's body.
+fn form_value(request: &HttpRequest, name: &str) -> Option<String> {
+    let body = request.body.as_deref().unwrap_or("");
+    form_urlencoded::parse(body.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
 /// Sends a token request and reads the answer, classifying any failure.
 fn run(
     http: &mut dyn HttpClient,
@@ -238,12 +247,22 @@ fn run(
             let secrets = request_secrets(&request);
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
             let mut c = classify::from_response(phase, &r, redirect_uri, &secrets);
-            if let (Class::CertificateNotAccepted, Credential::Certificate(cert)) = (c.code, &s.client.credential) {
-                // Entra quotes the hash the assertion named; the admin center lists SHA-1.
-                c.remediation.push_str(&format!(
-                    " This connection's certificate has SHA-1 thumbprint {}.",
-                    cert.sha1_thumbprint()
-                ));
+            match (c.code, &s.client.credential) {
+                (Class::CertificateNotAccepted, Credential::Certificate(cert)) => {
+                    // Entra quotes the hash the assertion named; the admin center lists SHA-1.
+                    c.remediation.push_str(&format!(
+                        " This connection's certificate has SHA-1 thumbprint {}.",
+                        cert.sha1_thumbprint()
+                    ));
+                }
+                (Class::FederatedCredentialMismatch, Credential::Federated(_)) => {
+                    let sent = form_value(&request, "client_assertion");
+                    if let Some(presented) = sent.as_deref().and_then(federated::presented) {
+                        c.remediation.push(' ');
+                        c.remediation.push_str(&presented);
+                    }
+                }
+                _ => {}
             }
             Err(ConnectorError::classified(c))
         }

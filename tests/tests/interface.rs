@@ -125,6 +125,8 @@ fn the_types_and_docs_schemas_agree_both_ways() {
     out.extend(agree("host_http.outcome", schema_for!(HttpOutcome)));
     out.extend(agree("host_sign.request", schema_for!(SignRequest)));
     out.extend(agree("host_sign.outcome", schema_for!(SignOutcome)));
+    out.extend(agree("host_federated_token.request", schema_for!(FederatedTokenRequest)));
+    out.extend(agree("host_federated_token.outcome", schema_for!(FederatedTokenOutcome)));
     assert!(out.is_empty(), "the interface's types and docs/schemas differ:\n{}", out.join("\n"));
 }
 

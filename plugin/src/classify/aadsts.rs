@@ -61,6 +61,11 @@ pub const TABLE: &[Aadsts] = &[
     e(7000274, CertificateNotAccepted, Some("The certificate the client assertion was signed with is outside its validity, or its signature is not valid.")),
     e(50027, CertificateNotAccepted, Some("The client assertion is not a valid JWT.")),
     e(700024, AssertionTimeInvalid, None),
+    // Workload identity federation.
+    e(700211, FederatedCredentialMismatch, Some("No federated credential on the app trusts the issuer of the platform's workload identity token.")),
+    e(700212, FederatedCredentialMismatch, Some("No federated credential on the app has the audience of the platform's workload identity token.")),
+    e(700213, FederatedCredentialMismatch, Some("No federated credential on the app has the subject of the platform's workload identity token.")),
+    e(7002138, FederatedCredentialMismatch, Some("The app's federated credential names the token's subject with other upper- and lower-case letters; subjects are compared case-sensitively.")),
     e(700021, InvalidClient, Some("The client assertion names another app than the connection's client ID (iss and sub must be the client ID).")),
     e(700023, InvalidClient, Some("The client assertion's audience is not this tenant's token endpoint; check the connection's tenant and cloud.")),
     e(50012, InvalidClient, Some("The client assertion or secret was not accepted.")),

@@ -70,6 +70,9 @@ classes! {
     AssertionTimeInvalid = "assertion_time_invalid", FixConfiguration, false,
         "Microsoft Entra ID refused the client assertion as outside its valid time.",
         "Check the platform's clock (an assertion is valid for 10 minutes from when it is made). With a federated credential, check that the token file is renewed before it expires: the platform reads it again for every token request.";
+    FederatedCredentialMismatch = "federated_credential_mismatch", FixConfiguration, false,
+        "Microsoft Entra ID found no federated credential on the app that matches the platform's workload identity token.",
+        "Compare the app's federated credential (Microsoft Entra admin center > App registrations > the app > Certificates & secrets > Federated credentials) with the token the platform presents: its Issuer, Subject identifier and Audience (normally api://AzureADTokenExchange) must match the token's iss, sub and aud exactly, including case and any trailing slash.";
     RedirectUriMismatch = "redirect_uri_mismatch", FixConfiguration, false,
         "The redirect URI the platform uses is not registered on the app.",
         "Add the platform's redirect URI to the app registration (Microsoft Entra admin center > App registrations > the app > Authentication > Add a platform > Web), exactly as the platform shows it, then try again.";
