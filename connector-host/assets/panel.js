@@ -96,18 +96,31 @@
         else { text(document.getElementById('form-error'), msg.text); }
       });
       send('POST', '/panel/api/connections', { settings: settings }).then(function (r) {
-        if (!r.ok) {
-          if (popup) popup.close();
-          var err = (r.body && r.body.error) || {};
-          var key = (err.field || '').replace(/^settings\./, '').replace(/\[.*$/, '');
-          var target = document.getElementById('error-' + key) || document.getElementById('form-error');
-          text(target, err.message + (err.remedy ? ' ' + err.remedy : ''));
-          return;
-        }
+        if (!r.ok) { if (popup) popup.close(); fieldError(r.body); return; }
         if (popup) { popup.location.href = r.body.url; }
         else { document.getElementById('same-window').href = r.body.url; }
       });
     });
+    // Save, then sign in with a device code on the connection's page.
+    document.getElementById('save-device').addEventListener('click', function () {
+      form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });
+      text(document.getElementById('form-error'), '');
+      send('POST', '/panel/api/connections', { settings: settingsOf(form), device: true }).then(function (r) {
+        if (!r.ok) { fieldError(r.body); return; }
+        var name = r.body.connection.name;
+        send('POST', '/panel/api/connections/' + encodeURIComponent(name) + '/device').then(function (d) {
+          window.location.href = connectionUrl(name) + (d.ok ? '?device=1' : '');
+        });
+      });
+    });
+  }
+
+  // A refusal shown beside its field, or above the form.
+  function fieldError(body) {
+    var err = (body && body.error) || {};
+    var key = (err.field || '').replace(/^settings\./, '').replace(/\[.*$/, '');
+    var target = document.getElementById('error-' + key) || document.getElementById('form-error');
+    text(target, err.message + (err.remedy ? ' ' + err.remedy : ''));
   }
 
   function showTest(result) {
@@ -181,7 +194,44 @@
       window.sessionStorage.removeItem('signin-result');
       text(document.getElementById('signin-result'), said);
     } catch (e) {}
+    devicePanel(base, name);
     if (window.location.search.indexOf('signed_in=1') >= 0) test();
+  }
+
+  // Device code sign-in: the server waits for the person; this page shows the address, the code
+  // and the time left, and asks how it stands until it ends.
+  function devicePanel(base, name) {
+    var box = document.getElementById('device');
+    function show(v) {
+      box.hidden = false;
+      var link = document.getElementById('device-uri');
+      link.href = v.verification_uri;
+      link.textContent = v.verification_uri;
+      text(document.getElementById('device-user-code'), v.user_code);
+      text(document.getElementById('device-message'), v.state === 'waiting' ? '' : v.message);
+      var left = Math.max(0, v.seconds_left || 0);
+      text(document.getElementById('device-left'), v.state === 'waiting' ? 'Waiting for the sign-in: ' + Math.floor(left / 60) + ':' + ('0' + (left % 60)).slice(-2) + ' left' : '');
+      document.getElementById('device-cancel').hidden = v.state !== 'waiting';
+    }
+    function watch() {
+      send('GET', base + '/device').then(function (r) {
+        if (!r.ok) return;
+        show(r.body);
+        if (r.body.state === 'connected') { window.location.href = connectionUrl(name) + '?signed_in=1'; return; }
+        if (r.body.state === 'waiting') window.setTimeout(watch, 1000);
+      });
+    }
+    document.getElementById('device-sign-in').addEventListener('click', function () {
+      send('POST', base + '/device').then(function (r) {
+        if (!r.ok) { showError(r.body); return; }
+        show(r.body);
+        window.setTimeout(watch, 1000);
+      });
+    });
+    document.getElementById('device-cancel').addEventListener('click', function () {
+      send('DELETE', base + '/device').then(function () { window.setTimeout(watch, 400); });
+    });
+    if (window.location.search.indexOf('device=1') >= 0) watch();
   }
 
   function signOut() {

@@ -176,6 +176,30 @@ fn connect_with_the_mock_and_manage_connections() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("settings.tenant"), "{}", text(&bad.stderr));
 
+    // Device code sign-in: the code and the address printed, the sign-in finished on the
+    // mock's code page, the platform polling on its timer.
+    let device = run(
+        &[
+            "connect",
+            "--mock",
+            "--device",
+            "--name",
+            "Laptop",
+            "--scopes",
+            "User.Read",
+            "--client-id",
+            mock_entra::PUBLIC_CLIENT_ID,
+            "--store",
+            store,
+        ],
+        "",
+    );
+    let printed = text(&device.stdout);
+    assert_eq!(device.status.code(), Some(0), "{printed}\n{}", text(&device.stderr));
+    assert!(printed.contains("/devicelogin and enter the code "), "{printed}");
+    assert!(printed.contains("Connected as adele.vance@contoso.onmicrosoft.com"), "{printed}");
+    run(&["connections", "delete", "Laptop", "--store", store], "");
+
     let list = run(&["connections", "list", "--store", store, "--json"], "");
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(v[0]["name"], "HR");
@@ -199,7 +223,7 @@ fn conformance_passes() {
     let out = run(&["conformance"], "");
     let t = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("conformance: 9 passed, 0 failed"), "{t}");
+    assert!(t.contains("conformance: 10 passed, 0 failed"), "{t}");
 }
 
 /// What must never appear in clear: the mock's client secret, its codes (1.AQ...), refresh tokens

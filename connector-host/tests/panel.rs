@@ -327,3 +327,51 @@ fn state_changes_need_the_csrf_token_and_this_origin() {
     // Without the session cookie, no page and no route.
     assert_eq!(agent.get(format!("{}/", server.base)).call().unwrap().status().as_u16(), 401);
 }
+
+/// Device code sign-in from the panel: Save and sign in with a code shows the address, the code
+/// and the time left; the person enters the code on the mock's code page in another window; the
+/// panel shows Connected. A second sign-in is cancelled from the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_in_a_real_browser() {
+    let server = Server::start(&[]);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let base = server.signin.split("/signin").next().unwrap().to_string();
+    c.goto(&server.signin).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+
+    c.goto(&format!("{base}/connections/new")).await.unwrap();
+    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Laptop").await.unwrap();
+    c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
+    // A public client app: device code sign-in needs public client flows.
+    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::PUBLIC_CLIENT_ID).await.unwrap();
+    c.find(Locator::Id("save-device")).await.unwrap().click().await.unwrap();
+    let code = wait_text(&c, Locator::Id("device-user-code"), |t| t.len() == 9).await;
+    let uri = c.find(Locator::Id("device-uri")).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(uri.ends_with("/devicelogin"), "{uri}");
+    wait_text(&c, Locator::Id("device-left"), |t| t.contains("left")).await;
+    shot(&c, "device-code").await;
+
+    // The person, on another device: the code page in a window of its own.
+    let main = c.window().await.unwrap();
+    let other = c.new_window(false).await.unwrap();
+    c.switch_to_window(other.handle).await.unwrap();
+    c.goto(&uri).await.unwrap();
+    c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
+    c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+    wait_text(&c, Locator::Id("done"), |t| t.contains("You have signed in")).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    wait_text(&c, Locator::Id("status"), |t| t == "Connected").await;
+    let summary = wait_text(&c, Locator::Id("test-summary"), |t| !t.is_empty()).await;
+    assert!(summary.starts_with("Connected as adele.vance@contoso.onmicrosoft.com"), "{summary}");
+    shot(&c, "device-connected").await;
+
+    // Another sign-in, cancelled from the page: the wait stops and says so.
+    c.find(Locator::Id("device-sign-in")).await.unwrap().click().await.unwrap();
+    wait_text(&c, Locator::Id("device-left"), |t| t.contains("left")).await;
+    c.find(Locator::Id("device-cancel")).await.unwrap().click().await.unwrap();
+    wait_text(&c, Locator::Id("device-message"), |t| t.contains("cancelled")).await;
+    c.close().await.unwrap();
+}

@@ -161,9 +161,11 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
     };
     let settings = sample_settings(&d);
 
-    // malformed input
+    // malformed input, to every export the module has (optional ones included)
+    let has = |name: &str| !matches!(host.call_raw(name, b"{}"), Err(HostError::NoSuchExport { .. }));
     let mut bad = Vec::new();
-    let exports: Vec<&str> = EXPORTS.iter().filter(|e| e.required).map(|e| e.name).collect();
+    let exports: Vec<&str> = EXPORTS.iter().filter(|e| e.required || has(e.name)).map(|e| e.name).collect();
+    let device_code = has("device_code_poll");
     for export in &exports {
         for input in [&b"not json"[..], b"\xff\xfe", b"[]", br#"{"__unknown__":1}"#] {
             match timed(export, input).map(|t| parse_envelope::<Value>(export, &t)) {
@@ -228,6 +230,8 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
         ("refresh_token", json!({"settings": settings, "refresh_token": markers[2], "now": now})),
         ("test_connection", json!({"settings": settings, "access_token": markers[3]})),
         ("list_scopes", json!({"settings": settings, "access_token": markers[3]})),
+        // A connector without device code sign-in answers no_such_export here: never a leak.
+        ("device_code_poll", json!({"settings": settings, "device_code": markers[1], "now": now})),
         (
             "classify_error",
             json!({"phase": "graph", "status": 401, "headers": {"Authorization": format!("Bearer {}", markers[3])}, "body": format!("{{\"error\":{{\"code\":\"InvalidAuthenticationToken\",\"message\":\"token {} refused\"}}}}", markers[3])}),
@@ -235,6 +239,9 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
     ];
     let mut leaks = Vec::new();
     for (export, input) in &calls {
+        if *export == "device_code_poll" && !device_code {
+            continue;
+        }
         match timed(export, input.to_string().as_bytes()) {
             Ok(text) => {
                 for m in markers.iter().chain([&verifier_marker]) {
@@ -286,6 +293,9 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
             failures.into_iter().take(3).collect::<Vec<_>>().join("; ")
         },
     ));
+    if device_code {
+        out.push(device_poll(&host, &settings, now));
+    }
     if declares_sign {
         // The key belongs to an app of the connection's own: a `client_id` setting, where the
         // connector has one, names the identity provider's app.
@@ -303,6 +313,19 @@ pub fn run(manifest_path: &Path, idp: &IdentityProvider) -> Vec<Check> {
         format!("slowest {} ms of {} ms", slowest.as_millis(), timeout.as_millis()),
     ));
     out
+}
+
+/// A connector with device code sign-in: a poll with a code the identity provider never gave is
+/// answered with a state or a classified error, never a trap or a token set.
+fn device_poll(host: &ConnectorHost, settings: &Value, now: i64) -> Check {
+    const NAME: &str = "device_code_poll answers a code never given with a state, not a token set";
+    let input = json!({"settings": settings, "device_code": "conformance-device-code-never-issued", "now": now});
+    let answer = host.call_raw("device_code_poll", input.to_string().as_bytes());
+    match answer.as_deref().map(|t| parse_envelope::<Value>("device_code_poll", t)) {
+        Ok(Ok(Ok(v))) if v["status"] != "signed_in" => check(NAME, true, format!("status {}", v["status"])),
+        Ok(Ok(Err(e))) => check(NAME, true, format!("error {}", e.code())),
+        other => check(NAME, false, summarize(&other)),
+    }
 }
 
 /// A connector that declares `connector_sign`: the token exports, given a settings' private key

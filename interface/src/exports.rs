@@ -19,6 +19,8 @@ macro_rules! interface_v1_exports {
             (client_credentials, ClientCredentials, true, ClientCredentialsInput, TokenSet),
             (test_connection, TestConnection, true, TestConnectionInput, TestResult),
             (classify_error, ClassifyError, true, ClassifyErrorInput, Classification),
+            (device_code_start, DeviceCodeStart, false, DeviceCodeStartInput, DeviceCode),
+            (device_code_poll, DeviceCodePoll, false, DeviceCodePollInput, DevicePoll),
         }
     };
 }

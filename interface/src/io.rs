@@ -122,6 +122,16 @@ input!(ClientCredentialsInput {
 
 input!(TestConnectionInput { settings: S, access_token: Secret });
 
+input!(
+    /// `device_code_start`: a code for a person to enter on another device.
+    DeviceCodeStartInput { settings: S, now: i64 }
+);
+
+input!(
+    /// `device_code_poll`: one poll with the code `device_code_start` gave.
+    DeviceCodePollInput { settings: S, device_code: Secret, now: i64 }
+);
+
 /// The output of `validate_settings`: the settings as the connector will use them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

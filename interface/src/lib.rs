@@ -9,6 +9,7 @@
 pub mod classification;
 mod classify_input;
 pub mod describe;
+pub mod device;
 pub mod envelope;
 pub mod error;
 pub mod exports;
@@ -23,6 +24,7 @@ pub use classification::{
     Action, Class, Classification, ClassifyErrorInput, Phase, Provider, QueryIn, Support, TransportIn,
 };
 pub use describe::{Description, Setting, SettingKind, SettingOption};
+pub use device::{DeviceCode, DevicePoll};
 pub use envelope::Envelope;
 pub use error::{ConnectorError, ErrorCode, PlainError};
 pub use exports::{Export, EXPORTS};

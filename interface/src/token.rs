@@ -12,6 +12,7 @@ pub enum Grant {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    DeviceCode,
 }
 
 /// Who the connection is: identify users by (tenant_id, object_id), never by name.

@@ -150,6 +150,22 @@ pub const FEDERATED_SUBJECT_CASE: Aad = aad(
     401,
     "No matching federated identity record found for presented assertion subject '{}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation.",
 );
+// Device code polls (learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code; the
+// declined answer's code is the consent refusal's, as seen in the field).
+pub const DEVICE_PENDING: Aad = aad(
+    70016,
+    "authorization_pending",
+    400,
+    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+);
+pub const DEVICE_SLOW_DOWN: Aad =
+    aad(70016, "slow_down", 400, "OAuth 2.0 device flow error. The client is polling too often; slow down.");
+pub const DEVICE_DECLINED: Aad =
+    aad(65004, "authorization_declined", 400, "The end user denied the authorization request.");
+pub const DEVICE_BAD_CODE: Aad =
+    aad(70018, "bad_verification_code", 400, "Invalid verification code. The device_code is not recognized.");
+pub const DEVICE_EXPIRED: Aad =
+    aad(70019, "expired_token", 400, "Verification code expired. The device code has expired; start again.");
 
 // The token endpoint.
 pub const POST_ONLY: Aad = aad(900561, "invalid_request", 400, "The endpoint only accepts POST requests.");
@@ -290,6 +306,11 @@ pub const ALL: &[Aad] = &[
     FEDERATED_AUDIENCE,
     FEDERATED_SUBJECT,
     FEDERATED_SUBJECT_CASE,
+    DEVICE_PENDING,
+    DEVICE_SLOW_DOWN,
+    DEVICE_DECLINED,
+    DEVICE_BAD_CODE,
+    DEVICE_EXPIRED,
     POST_ONLY,
     TENANT_NOT_FOUND,
     UNSUPPORTED_GRANT,
@@ -333,6 +354,12 @@ mod tests {
             "consent_required",
             "login_required",
             "temporarily_unavailable",
+            // Device code polls (RFC 8628 3.5).
+            "authorization_pending",
+            "slow_down",
+            "authorization_declined",
+            "bad_verification_code",
+            "expired_token",
         ];
         for a in ALL {
             assert!(ERRORS.contains(&a.error), "{a:?}");

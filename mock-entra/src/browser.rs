@@ -92,6 +92,27 @@ pub fn sign_in_redirect(url: &str, user_id: Option<&str>, accept: bool) -> Resul
     }
 }
 
+/// A person at the device code page: opens `verification_uri`, enters `user_code`, and accepts
+/// or declines. The page's text after the answer, or why it could not be given.
+pub fn enter_device_code(verification_uri: &str, user_code: &str, accept: bool) -> Result<String, String> {
+    let agent = agent();
+    let mut page = agent.get(verification_uri).call().map_err(|e| format!("cannot open the code page: {e}"))?;
+    let page = page.body_mut().read_to_string().map_err(|e| format!("cannot read the code page: {e}"))?;
+    let action = form_action(&page).ok_or("the code page has no form")?;
+    let base = url::Url::parse(verification_uri).map_err(|e| format!("bad URL: {e}"))?;
+    let post_to = base.join(&action).map_err(|e| format!("bad form action: {e}"))?;
+    let decision = if accept { "accept" } else { "decline" };
+    let mut resp = agent
+        .post(post_to.as_str())
+        .send_form([("code", user_code), ("decision", decision)])
+        .map_err(|e| format!("cannot submit the code page: {e}"))?;
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    if body.contains("id=\"error\"") {
+        return Err(page_error(&body));
+    }
+    Ok(body)
+}
+
 /// Follows a redirect as the browser would: a GET of `location` (the platform's callback).
 pub fn follow(location: &str) -> Result<(), String> {
     agent().get(location).call().map(drop).map_err(|e| format!("the callback did not answer: {e}"))

@@ -14,6 +14,7 @@ mod admin_consent;
 pub mod assertion;
 mod authorize;
 pub mod browser;
+pub mod device;
 mod discovery;
 pub mod federated;
 mod graph;
@@ -44,6 +45,8 @@ pub enum Endpoint {
     Token,
     AdminConsent,
     Graph,
+    DeviceCode,
+    DeviceLogin,
     Other,
 }
 
@@ -56,6 +59,8 @@ impl Endpoint {
             Endpoint::Token => "token",
             Endpoint::AdminConsent => "adminconsent",
             Endpoint::Graph => "graph",
+            Endpoint::DeviceCode => "devicecode",
+            Endpoint::DeviceLogin => "devicelogin",
             Endpoint::Other => "other",
         }
     }
@@ -186,6 +191,8 @@ pub(crate) struct State {
     pub users: Vec<User>,
     pub codes: HashMap<String, CodeGrant>,
     pub refresh: HashMap<String, RefreshGrant>,
+    /// Device codes handed out, by device code.
+    pub device_codes: HashMap<String, device::DeviceGrant>,
     pub access: HashMap<String, AccessGrant>,
     pub pending: HashMap<String, PendingAuthorize>,
     /// Refresh tokens in the order they were issued.
@@ -283,6 +290,7 @@ impl MockEntra {
             users,
             codes: HashMap::new(),
             refresh: HashMap::new(),
+            device_codes: HashMap::new(),
             access: HashMap::new(),
             pending: HashMap::new(),
             issued_refresh_tokens: Vec::new(),
@@ -479,6 +487,10 @@ impl Drop for MockEntra {
 fn endpoint_of(path: &str) -> Endpoint {
     if path.starts_with("/v1.0/") || path.starts_with("/beta/") {
         Endpoint::Graph
+    } else if path.ends_with("/oauth2/v2.0/devicecode") {
+        Endpoint::DeviceCode
+    } else if path == "/devicelogin" {
+        Endpoint::DeviceLogin
     } else if path.ends_with("/oauth2/v2.0/token") {
         Endpoint::Token
     } else if path.contains("/oauth2/v2.0/authorize") {
@@ -569,6 +581,8 @@ fn handle(state: &Arc<Mutex<State>>, endpoint: Endpoint, req: &Incoming) -> Resp
         Endpoint::Token => token::token(&mut s, req),
         Endpoint::AdminConsent => admin_consent::admin_consent(&mut s, req),
         Endpoint::Graph => graph::handle(&mut s, req),
+        Endpoint::DeviceCode => device::start(&mut s, req),
+        Endpoint::DeviceLogin => device::login(&mut s, req),
         Endpoint::Other => respond::not_found(),
     }
 }

@@ -41,6 +41,7 @@ const ENDPOINTS: &[(&str, Endpoint)] = &[
     ("adminconsent", Endpoint::AdminConsent),
     ("graph", Endpoint::Graph),
     ("discovery", Endpoint::Discovery),
+    ("devicecode", Endpoint::DeviceCode),
 ];
 
 /// The faults without a number, and their words.

@@ -86,6 +86,13 @@ pub fn token(s: &mut State, req: &Incoming) -> Response {
         Some("authorization_code") => redeem_code(s, req, &app, &tenant_path, path_tenant, scopes),
         Some("refresh_token") => redeem_refresh(s, req, &app, path_tenant, scopes),
         Some("client_credentials") => client_credentials(s, &app, &tenant_path, path_tenant, scopes),
+        Some(super::device::GRANT_TYPE) => match super::device::poll(s, req, &app) {
+            Ok((user_id, scopes)) => match s.user(&user_id).cloned() {
+                Some(user) => issue(s, &app, &user, &scopes, None, None),
+                None => aad_error(now, &aadsts::USER_NOT_FOUND, &[]),
+            },
+            Err(r) => r,
+        },
         Some(other) => aad_error(now, &aadsts::UNSUPPORTED_GRANT, &[other]),
         None => aad_error(now, &aadsts::MISSING_PARAMETER, &["grant_type"]),
     }

@@ -7,7 +7,7 @@ use crate::error::{envelope, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::input::decode;
 use crate::settings::Platform;
-use crate::{authorize, classify, describe, graph, token};
+use crate::{authorize, classify, describe, device, graph, token};
 
 /// Runs `export` on `input`; the answer is always an interface v1 envelope.
 pub fn call(export: &str, input: &[u8], platform: &Platform, http: &mut dyn HttpClient) -> String {
@@ -42,6 +42,8 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         }
         Export::TestConnection => envelope(decode(input).and_then(|i| graph::test_connection(&i, platform, http))),
         Export::ClassifyError => envelope(decode(input).and_then(|i| classify::classify_export(&i))),
+        Export::DeviceCodeStart => envelope(decode(input).and_then(|i| device::start(&i, platform, http))),
+        Export::DeviceCodePoll => envelope(decode(input).and_then(|i| device::poll(&i, platform, http))),
     }
 }
 

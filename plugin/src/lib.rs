@@ -12,6 +12,7 @@ pub mod classify;
 pub mod cloud;
 pub mod credential;
 pub mod describe;
+pub mod device;
 pub mod encode;
 pub mod error;
 pub mod federated;

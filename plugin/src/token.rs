@@ -195,7 +195,7 @@ pub fn parse_token_response(s: &Settings, body: &str, grant: TokenGrant, expect:
     if grant == TokenGrant::RefreshToken && !rotated {
         notes.push("Microsoft did not return a new refresh token; keep the current one.".to_string());
     }
-    if grant == TokenGrant::AuthorizationCode && !rotated {
+    if matches!(grant, TokenGrant::AuthorizationCode | TokenGrant::DeviceCode) && !rotated {
         notes.push("No refresh token was issued (offline_access was not granted); someone must sign in again when the access token expires.".to_string());
     }
     Ok(TokenSet {

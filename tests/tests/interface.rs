@@ -170,6 +170,8 @@ fn real_answers_read_as_the_types() {
                 }
                 Export::TestConnection => serde_json::from_value::<TestResult>(ok.clone()).map(drop),
                 Export::ClassifyError => serde_json::from_value::<Classification>(ok.clone()).map(drop),
+                Export::DeviceCodeStart => serde_json::from_value::<DeviceCode>(ok.clone()).map(drop),
+                Export::DeviceCodePoll => serde_json::from_value::<DevicePoll>(ok.clone()).map(drop),
             };
             typed.unwrap_or_else(|err| panic!("{}: {err}: {ok}", e.name));
             read += 1;

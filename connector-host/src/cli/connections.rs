@@ -93,6 +93,10 @@ pub struct ConnectArgs {
     /// How long to wait for the sign-in, in seconds.
     #[arg(long, default_value_t = 600)]
     pub wait: u64,
+    /// Sign in with a device code instead of a browser on this machine: open the address shown
+    /// on any device and enter the code (the app must allow public client flows).
+    #[arg(long)]
+    pub device: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -330,6 +334,57 @@ fn settings_from(args: &ConnectArgs) -> Result<Value, CliError> {
     Ok(s)
 }
 
+/// Waits between device code polls in one-second steps, showing the time left.
+struct Countdown {
+    show: bool,
+}
+
+impl host_harness::platform::device::Waiter for Countdown {
+    fn wait(&mut self, wait: Duration, seconds_left: i64) -> bool {
+        for step in 0..wait.as_secs().max(1) {
+            if self.show {
+                use std::io::Write;
+                let left = (seconds_left - step as i64).max(0);
+                eprint!("\rWaiting for the sign-in: {}:{:02} left ", left / 60, left % 60);
+                let _ = std::io::stderr().flush();
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        true
+    }
+}
+
+/// `connect --device`: the code and the address printed, the platform polling until the person
+/// signed in on another device (Ctrl-C stops waiting).
+fn connect_with_device_code(
+    args: &ConnectArgs,
+    settings: &Value,
+    name: &str,
+    mock_url: Option<&str>,
+) -> Result<u8, CliError> {
+    let p = platform(&args.common, mock_url, &format!("http://localhost:{}/callback", args.port))?;
+    if settings["grant"].as_str() == Some("client_credentials") {
+        return Err(CliError::Other(
+            "--device is for a person signing in; app-only connections need no sign-in".into(),
+        ));
+    }
+    p.create(settings)?;
+    println!("Created connection {name:?}.");
+    let code = p.device_code_start(name)?;
+    println!("{}", code.message);
+    let automatic = args.mock || args.common.mock_url.is_some();
+    if automatic {
+        mock_entra::browser::enter_device_code(&code.verification_uri, &code.user_code, true)
+            .map_err(CliError::Other)?;
+    }
+    p.device_code_wait(name, &code, &mut Countdown { show: !automatic })?;
+    if !automatic {
+        eprintln!();
+    }
+    println!("{}", p.test(name)?.summary);
+    Ok(0)
+}
+
 pub fn connect(args: ConnectArgs) -> Result<u8, CliError> {
     let settings = settings_from(&args)?;
     let name = settings["name"].as_str().unwrap_or("").trim().to_string();
@@ -339,6 +394,9 @@ pub fn connect(args: ConnectArgs) -> Result<u8, CliError> {
         None
     };
     let mock_url = embedded.as_ref().map(MockEntra::base_url);
+    if args.device {
+        return connect_with_device_code(&args, &settings, &name, mock_url.as_deref());
+    }
     let listener = CallbackListener::bind(args.port).map_err(|e| {
         CliError::Other(format!("cannot listen on localhost:{} for the sign-in callback: {e}", args.port))
     })?;

@@ -84,6 +84,7 @@ impl From<PlatformError> for ApiError {
             PlatformError::Request(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             PlatformError::Store(_) | PlatformError::Key(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             PlatformError::Host(_) => (StatusCode::INTERNAL_SERVER_ERROR, "host_error"),
+            PlatformError::Device(d) => (StatusCode::CONFLICT, d.code()),
             PlatformError::Connector(c) => {
                 let mut err = match c.classification() {
                     // A provider's failure: the platform could not do it, and says why.

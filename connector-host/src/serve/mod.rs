@@ -82,6 +82,8 @@ pub struct AppState {
     pub limits: layers::RateLimits,
     /// Whether the server speaks HTTPS (the session cookie is then Secure).
     pub tls: bool,
+    /// The panel's device code sign-ins waiting in this replica.
+    pub devices: panel::DeviceSessions,
 }
 
 pub fn run(args: ServeArgs) -> Result<u8, CliError> {
@@ -186,6 +188,7 @@ async fn serve(args: &ServeArgs, ready: Ready) -> Result<u8, CliError> {
         platform: platform.clone(),
         limits: layers::RateLimits::new(args.rate_limit),
         tls: tls.is_some(),
+        devices: Default::default(),
     });
     let app = api::router(state);
     let every = Duration::from_secs(args.keepalive_every.max(1));

@@ -30,6 +30,9 @@ pub enum PlatformError {
     Key(#[from] KeyError),
     #[error("the connection {name:?} {status}: {remedy}")]
     Unusable { name: String, status: &'static str, remedy: String },
+    /// A device code sign-in ended without tokens.
+    #[error(transparent)]
+    Device(crate::platform::device::DeviceError),
     /// The platform's own request (`api`) cannot be sent as asked.
     #[error("{0}")]
     Request(String),

@@ -21,6 +21,7 @@ pub mod callback;
 pub mod clock;
 pub mod credentials;
 pub mod crypto;
+pub mod device;
 pub mod error;
 mod keepalive;
 mod panel_access;

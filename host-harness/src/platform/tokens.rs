@@ -22,7 +22,7 @@ use super::{Platform, KEEPALIVE_AFTER_SECS, REFRESH_MARGIN_SECS};
 const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Platform {
-    fn is_app_only(r: &Record) -> bool {
+    pub(super) fn is_app_only(r: &Record) -> bool {
         r.settings.get("grant").and_then(|g| g.as_str()) == Some("client_credentials")
     }
 

@@ -61,6 +61,10 @@ pub const TABLE: &[Aadsts] = &[
     e(7000274, CertificateNotAccepted, Some("The certificate the client assertion was signed with is outside its validity, or its signature is not valid.")),
     e(50027, CertificateNotAccepted, Some("The client assertion is not a valid JWT.")),
     e(700024, AssertionTimeInvalid, None),
+    // Device code sign-in (answers to a poll; the poll itself tells them apart first).
+    e(70016, ReauthorizationRequired, Some("The device code sign-in has not been finished yet.")),
+    e(70018, ReauthorizationRequired, Some("The device code is not known; start the sign-in again for a new code.")),
+    e(70019, ReauthorizationRequired, Some("The device code expired before the sign-in was finished; start again for a new code.")),
     // Workload identity federation.
     e(700211, FederatedCredentialMismatch, Some("No federated credential on the app trusts the issuer of the platform's workload identity token.")),
     e(700212, FederatedCredentialMismatch, Some("No federated credential on the app has the audience of the platform's workload identity token.")),

@@ -2,7 +2,10 @@
 //! and the JSON routes their script calls. Signed in by a one-time link; every state-changing
 //! request carries the session's CSRF token and an Origin of this server.
 
+mod device;
 mod pages;
+
+pub use device::DeviceSessions;
 
 use std::sync::Arc;
 
@@ -195,6 +198,9 @@ async fn scopes(State(s): State<Arc<AppState>>, Query(q): Query<ScopesQuery>) ->
 #[derive(Deserialize)]
 struct Create {
     settings: Value,
+    /// Save only: the sign-in follows with a device code.
+    #[serde(default)]
+    device: bool,
 }
 
 /// Save and authorize: the connection is created (field errors come back by field) and the
@@ -202,8 +208,8 @@ struct Create {
 async fn save_and_authorize(State(s): State<Arc<AppState>>, Json(body): Json<Create>) -> ApiResult<Json<Value>> {
     let (view, url) = blocking(&s, move |p| {
         let r = p.create(&body.settings)?;
-        let start = p.begin_authorization(&r.name)?;
-        Ok((ConnectionView::of(p, &r), start.url))
+        let url = if body.device { None } else { Some(p.begin_authorization(&r.name)?.url) };
+        Ok((ConnectionView::of(p, &r), url))
     })
     .await?;
     Ok(Json(json!({"connection": view, "url": url})))
@@ -250,6 +256,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/panel/api/connections/{name}/admin-consent", post(admin_consent))
         .route("/panel/api/connections/{name}/test", post(test))
         .route("/panel/api/connections/{name}/refresh", post(refresh))
+        .route("/panel/api/connections/{name}/device", post(device::start).get(device::status).delete(device::cancel))
         .route("/panel/api/signout", post(sign_out))
         .route_layer(axum::middleware::from_fn_with_state(state, require_session));
     Router::new()

@@ -162,7 +162,8 @@ pub fn create_form(d: &Description) -> String {
         "<p>{}</p><form id=\"create\">{basic}<details><summary>Advanced settings</summary>{advanced}</details>\
          <p id=\"form-error\" class=\"error\"></p><p id=\"popup-blocked\" hidden>The sign-in window was blocked. \
          <a id=\"same-window\" href=\"#\">Sign in in this window instead</a>.</p>\
-         <button type=\"submit\" id=\"save-and-authorize\">Save and authorize</button></form>",
+         <button type=\"submit\" id=\"save-and-authorize\">Save and authorize</button> \
+         <button type=\"button\" id=\"save-device\">Save and sign in with a code</button></form>",
         escape(d.description.as_deref().unwrap_or(&d.name)),
     )
 }
@@ -205,8 +206,12 @@ pub fn connection(r: &Record, warnings: &[String]) -> String {
     format!(
         "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}{warnings}\
          <p>Requested scopes: <span id=\"requested\">{requested}</span></p><p id=\"signin-result\"></p><div id=\"test-result\"></div></section>{failure}\
+         <section id=\"device\" hidden><h2>Sign in with a code</h2><p>On any device, open <a id=\"device-uri\" target=\"_blank\" rel=\"noopener noreferrer\"></a> \
+         and enter the code <strong id=\"device-user-code\"></strong></p><p id=\"device-message\"></p><p id=\"device-left\"></p>\
+         <button type=\"button\" id=\"device-cancel\">Cancel</button></section>\
          <p class=\"actions\"><button type=\"button\" id=\"test\">Test</button> <button type=\"button\" id=\"refresh\">Refresh now</button> \
-         <button type=\"button\" id=\"reauthorize\">Reauthorize</button> <button type=\"button\" id=\"admin-consent\">Grant admin consent</button> \
+         <button type=\"button\" id=\"reauthorize\">Reauthorize</button> <button type=\"button\" id=\"device-sign-in\">Sign in with a code</button> \
+         <button type=\"button\" id=\"admin-consent\">Grant admin consent</button> \
          <button type=\"button\" id=\"delete\">Delete</button></p><p id=\"action-result\"></p>",
         name = escape(&r.name),
         status = status_words(r.status),

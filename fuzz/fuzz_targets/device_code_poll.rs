@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entra_id_connector_fuzz::run(connector_interface::Export::DeviceCodePoll, data));
