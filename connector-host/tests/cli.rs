@@ -200,6 +200,40 @@ fn connect_with_the_mock_and_manage_connections() {
     assert!(printed.contains("Connected as adele.vance@contoso.onmicrosoft.com"), "{printed}");
     run(&["connections", "delete", "Laptop", "--store", store], "");
 
+    // A certificate as a PKCS#12 file and its password from the environment: the bundle is
+    // opened at save (the embedded mock has no certificate uploaded, so Entra's refusal names
+    // the bundle's thumbprint).
+    let pfx = root().join("tests/fixtures/certificates/a.pfx");
+    let out = run_in(
+        &root(),
+        &[
+            "connect",
+            "--mock",
+            "--name",
+            "Pfx",
+            "--scopes",
+            "User.Read",
+            "--client-id",
+            mock_entra::CERTIFICATE_CLIENT_ID,
+            "--client-certificate-pfx",
+            pfx.to_str().unwrap(),
+            "--pfx-password-env",
+            "PFX_PASSWORD",
+            "--port",
+            "0",
+            "--store",
+            store,
+        ],
+        &[("PFX_PASSWORD", "fixture-password")],
+    );
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("Created connection \"Pfx\""), "{said}");
+    let cert = std::fs::read_to_string(root().join("tests/fixtures/certificates/a.cert.pem")).unwrap();
+    let sha1 = host_harness::signing::read_certificate(&cert).unwrap().0.sha1_thumbprint;
+    assert!(said.contains(&sha1), "{said}");
+    assert!(!said.contains("fixture-password"), "{said}");
+    run(&["connections", "delete", "Pfx", "--store", store], "");
+
     let list = run(&["connections", "list", "--store", store, "--json"], "");
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(v[0]["name"], "HR");

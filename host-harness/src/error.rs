@@ -118,6 +118,8 @@ pub enum ConfigError {
     #[error("platform configuration {key}: cannot read the file it names: {reason}")]
     PrivateKeyFile { key: String, reason: String },
     #[error("platform configuration {key}: {problem}")]
+    Pkcs12 { key: String, problem: crate::pkcs12::Pkcs12Error },
+    #[error("platform configuration {key}: {problem}")]
     TokenFile { key: String, problem: crate::token_files::TokenFileError },
     #[error("max_instances must be between 1 and {limit}, not {value}")]
     MaxInstances { value: u32, limit: u32 },

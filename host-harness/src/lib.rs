@@ -11,6 +11,7 @@ pub mod host;
 pub mod instances;
 pub mod manifest;
 pub mod outbound;
+pub mod pkcs12;
 pub mod platform;
 pub mod resolver;
 pub mod signing;

@@ -53,6 +53,14 @@ pub struct ConfigKey {
     /// connector a key reference for `connector_sign` in its place.
     #[serde(default)]
     pub private_key: bool,
+    /// For a private key: the configuration key of its certificate, filled from a PKCS#12
+    /// bundle when the private key is one and the certificate is not given.
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// For a private key: the configuration key of a PKCS#12 bundle's password (never passed to
+    /// the connector).
+    #[serde(default)]
+    pub password: Option<String>,
     /// The path of a file holding a workload identity's current token: the host reads it again
     /// for every `connector_federated_token` request and gives the connector a reference in its
     /// place.
@@ -240,13 +248,25 @@ pub fn platform_config(
 pub fn hold_private_keys(m: &Manifest, config: &mut BTreeMap<String, String>) -> Result<Keys, HostError> {
     let mut keys = Keys::default();
     for k in m.platform_config.iter().filter(|k| k.private_key) {
-        let Some(value) = config.get(&k.key) else { continue };
-        let pem = if value.trim_start().starts_with("-----BEGIN") {
-            value.clone()
+        let Some(value) = config.get(&k.key).cloned() else { continue };
+        let password = k.password.as_ref().and_then(|p| config.remove(p)).unwrap_or_default();
+        let (pem, bundle_certificate) = if value.trim_start().starts_with("-----BEGIN") {
+            (value, None)
         } else {
-            std::fs::read_to_string(value.trim())
-                .map_err(|e| ConfigError::PrivateKeyFile { key: k.key.clone(), reason: e.kind().to_string() })?
+            let unreadable = |reason: String| ConfigError::PrivateKeyFile { key: k.key.clone(), reason };
+            let bytes = std::fs::read(value.trim()).map_err(|e| unreadable(e.kind().to_string()))?;
+            if crate::pkcs12::looks_like_bundle(&bytes) {
+                let b = crate::pkcs12::read(&bytes, &password)
+                    .map_err(|problem| ConfigError::Pkcs12 { key: k.key.clone(), problem })?;
+                (b.private_key_pem.clone(), Some(b.certificate_pem.clone()))
+            } else {
+                (String::from_utf8(bytes).map_err(|_| unreadable("it is neither PEM text nor PKCS#12".into()))?, None)
+            }
         };
+        // A certificate given beside the bundle wins over the bundle's own.
+        if let (Some(cert), Some(cert_key)) = (bundle_certificate, &k.certificate) {
+            config.entry(cert_key.clone()).or_insert(cert);
+        }
         let key =
             SigningKey::from_pem(&pem).map_err(|problem| ConfigError::PrivateKey { key: k.key.clone(), problem })?;
         let reference = keys.insert(&format!("platform.{}", k.key), Arc::new(key));

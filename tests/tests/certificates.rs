@@ -367,3 +367,75 @@ fn the_platform_app_signs_in_with_a_certificate_from_its_configuration() {
     let e = ConnectorHost::load(&manifest_path(), &bad).err().unwrap().to_string();
     assert!(e.contains("client_private_key") && e.contains("cannot read the file"), "{e}");
 }
+
+#[test]
+fn the_platform_app_signs_in_with_a_pkcs12_bundle_and_its_password() {
+    let mock = MockEntra::start_with(mock_entra::MockConfig {
+        redirect_uris: vec![REDIRECT_URI.into()],
+        ..Default::default()
+    })
+    .unwrap();
+    mock.add_certificate(CERTIFICATE_CLIENT_ID, &fixture("a.cert.pem"));
+    let recorded: host_harness::host::Recorder = Arc::new(Mutex::new(Vec::new()));
+    let mut options =
+        LoadOptions { recorder: Some(recorded.clone()), ..connector_host::mock_idp::load_options(&mock.base_url()) };
+    options.config.remove("client_secret");
+    options.config.insert("client_id".into(), CERTIFICATE_CLIENT_ID.into());
+    // A .pfx as Windows exports it (3DES): the certificate comes from the bundle.
+    let bundle = root().join("tests/fixtures/certificates/a-3des.pfx");
+    options.config.insert("client_private_key".into(), bundle.to_str().unwrap().into());
+    options.config.insert("client_private_key_password".into(), "fixture-password".into());
+    let host = Arc::new(ConnectorHost::load(&manifest_path(), &options).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+    let p = Platform::new(host, store, REDIRECT_URI, host_harness::platform::system_clock()).unwrap();
+    p.create(
+        &json!({"name": "Sync", "grant": "client_credentials", "tenant": TEST_TENANT_ID, "scopes": ["User.Read.All"]}),
+    )
+    .unwrap();
+    assert_eq!(p.refresh("Sync").unwrap().status, Status::Connected);
+    let assertion = &mock.requests_to(Endpoint::Token)[0].form["client_assertion"];
+    let sha256 = ring::digest::digest(&ring::digest::SHA256, &der(&fixture("a.cert.pem")));
+    assert_eq!(part(assertion, 0)["x5t#S256"], URL_SAFE_NO_PAD.encode(sha256.as_ref()));
+    // Neither the password nor the key reached the module.
+    for (what, bytes) in recorded.lock().unwrap().iter() {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("fixture-password") && !text.contains("PRIVATE KEY"), "{what}");
+    }
+
+    // A wrong password stops the load, naming the key and quoting nothing.
+    let mut bad = options.clone();
+    bad.config.insert("client_private_key_password".into(), "not-the-password".into());
+    let e = ConnectorHost::load(&manifest_path(), &bad).err().unwrap().to_string();
+    assert!(e.contains("client_private_key") && e.contains("password is wrong"), "{e}");
+    assert!(!e.contains("not-the-password"), "{e}");
+}
+
+#[test]
+fn a_connection_takes_its_certificate_as_a_pkcs12_bundle() {
+    use base64::engine::general_purpose::STANDARD;
+    let s = setup();
+    let pfx = STANDARD.encode(std::fs::read(root().join("tests/fixtures/certificates/a.pfx")).unwrap());
+    // A wrong password: refused naming the key's field, quoting nothing, storing nothing.
+    let wrong = json!({"name": "Bundle", "scopes": ["User.Read"], "client_id": CERTIFICATE_CLIENT_ID,
+                       "client_private_key": pfx, "client_private_key_password": "not-the-password"});
+    let e = s.platform.create(&wrong).unwrap_err().to_string();
+    assert!(e.starts_with("settings.client_private_key: The PKCS#12 bundle cannot be opened"), "{e}");
+    assert!(!e.contains("not-the-password") && !e.contains(&pfx[..40]), "{e}");
+    assert!(s.platform.store.get("Bundle").is_err());
+
+    let mut right = wrong.clone();
+    right["client_private_key_password"] = json!("fixture-password");
+    let r = s.platform.create(&right).unwrap();
+    assert!(!r.settings.contains_key("client_private_key_password"), "the password is not kept");
+    assert_eq!(s.platform.certificates(&r)[0].sha1_thumbprint.len(), 40);
+    let start = s.platform.begin_authorization("Bundle").unwrap();
+    let location = match sign_in(&start.url, None, true).unwrap() {
+        BrowserOutcome::Redirected(l) => l,
+        other => panic!("{other:?}"),
+    };
+    s.platform.complete_authorization(&form_urlencoded_pairs(location.split_once('?').unwrap().1)).unwrap();
+    assert_eq!(s.platform.store.get("Bundle").unwrap().status, Status::Connected);
+    let db = std::fs::read(s._dir.path().join("c.db")).unwrap();
+    assert!(!db.windows(16).any(|w| w == b"fixture-password"));
+}

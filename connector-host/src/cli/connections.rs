@@ -76,6 +76,13 @@ pub struct ConnectArgs {
     /// Name of the environment variable holding your app's client secret.
     #[arg(long)]
     pub client_secret_env: Option<String>,
+    /// Your app's certificate and private key as a PKCS#12 file (.pfx, .p12), in place of a
+    /// client secret; its password in the environment variable --pfx-password-env names.
+    #[arg(long, requires = "client_id")]
+    pub client_certificate_pfx: Option<PathBuf>,
+    /// Name of the environment variable holding the PKCS#12 file's password.
+    #[arg(long, requires = "client_certificate_pfx")]
+    pub pfx_password_env: Option<String>,
     #[arg(long)]
     pub prompt: Option<String>,
     /// Settings as a JSON file (flags override its values).
@@ -330,6 +337,18 @@ fn settings_from(args: &ConnectArgs) -> Result<Value, CliError> {
         let v =
             std::env::var(var).map_err(|_| CliError::Other(format!("the environment variable {var} is not set")))?;
         obj.insert("client_secret".into(), json!(v));
+    }
+    if let Some(path) = &args.client_certificate_pfx {
+        use base64::Engine;
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::Other(format!("cannot read --client-certificate-pfx {}: {e}", path.display())))?;
+        // The platform opens the bundle when it saves the connection (and keeps no password).
+        obj.insert("client_private_key".into(), json!(base64::engine::general_purpose::STANDARD.encode(bytes)));
+        if let Some(var) = &args.pfx_password_env {
+            let v = std::env::var(var)
+                .map_err(|_| CliError::Other(format!("the environment variable {var} is not set")))?;
+            obj.insert(host_harness::platform::credentials::bundle_password_key("client_private_key"), json!(v));
+        }
     }
     Ok(s)
 }

@@ -46,8 +46,9 @@ impl Platform {
         let Value::Object(settings) = settings else {
             return Err(ConnectorError::invalid("settings", "The settings must be a JSON object.").into());
         };
-        // Private keys are checked against their certificates here, and the connector sees
-        // references in their place.
+        // A PKCS#12 bundle is opened into PEM; private keys are checked against their
+        // certificates here, and the connector sees references in their place.
+        let settings = &self.open_bundles(settings)?;
         let (for_connector, keys) = self.hold_keys_of(settings)?;
         // validate_settings is optional in interface v1: a connector without it is checked at sign-in.
         match self.host.v1_with(&keys).validate_settings(&ValidateSettingsInput { settings: for_connector }) {

@@ -39,7 +39,45 @@ fn field_error(field: &str, problem: &CredentialError) -> PlatformError {
     ConnectorError::invalid(format!("settings.{field}"), sentence).into()
 }
 
+/// What a PKCS#12 bundle's password setting is called, beside its private key setting.
+pub fn bundle_password_key(private_key: &str) -> String {
+    format!("{private_key}_password")
+}
+
 impl Platform {
+    /// Settings whose private key is a PKCS#12 bundle (base64 of the .pfx file) with its
+    /// password in `{key}_password`: the bundle opened into the PEM key, and its certificate
+    /// into the certificate setting when that is empty. The password is dropped, never stored.
+    pub(crate) fn open_bundles(&self, settings: &Settings) -> Result<Settings, PlatformError> {
+        use base64::Engine;
+        let mut out = settings.clone();
+        for pk in &self.private_keys {
+            let password = out.remove(&bundle_password_key(&pk.key));
+            let Some(value) = text(settings, &pk.key) else { continue };
+            if value.starts_with("-----BEGIN") {
+                continue;
+            }
+            let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let Ok(der) = base64::engine::general_purpose::STANDARD.decode(compact) else { continue };
+            if !crate::pkcs12::looks_like_bundle(&der) {
+                continue;
+            }
+            let password = password.as_ref().and_then(Value::as_str).unwrap_or_default();
+            let bundle = crate::pkcs12::read(&der, password).map_err(|e| {
+                let mut sentence = format!("The PKCS#12 bundle cannot be opened: {e}");
+                sentence.push('.');
+                PlatformError::from(ConnectorError::invalid(format!("settings.{}", pk.key), sentence))
+            })?;
+            out.insert(pk.key.clone(), Value::String(bundle.private_key_pem.clone()));
+            if let Some(cert_field) = &pk.certificate {
+                if text(&out, cert_field).is_none() {
+                    out.insert(cert_field.clone(), Value::String(bundle.certificate_pem.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The saved settings checked and made fit for the connector: each private key read and
     /// checked against its certificate at `now`, and replaced by its reference.
     pub(crate) fn hold_keys_of(&self, settings: &Settings) -> Result<(Settings, Keys), PlatformError> {
