@@ -224,7 +224,8 @@ fn connect_with_the_mock_and_manage_connections() {
             "--store",
             store,
         ],
-        &[("PFX_PASSWORD", "fixture-password")],
+        // Every log line too: nothing of the key, the bundle or its password.
+        &[("PFX_PASSWORD", "fixture-password"), ("RUST_LOG", "trace")],
     );
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(said.contains("Created connection \"Pfx\""), "{said}");
@@ -232,6 +233,11 @@ fn connect_with_the_mock_and_manage_connections() {
     let sha1 = host_harness::signing::read_certificate(&cert).unwrap().0.sha1_thumbprint;
     assert!(said.contains(&sha1), "{said}");
     assert!(!said.contains("fixture-password"), "{said}");
+    let key = std::fs::read_to_string(root().join("tests/fixtures/certificates/a.key.pem")).unwrap();
+    for line in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!said.contains(line), "a line of the private key in the output");
+    }
+    assert!(said.contains("TRACE") || said.contains("DEBUG"), "the run logged at trace level");
     run(&["connections", "delete", "Pfx", "--store", store], "");
 
     let list = run(&["connections", "list", "--store", store, "--json"], "");

@@ -375,3 +375,50 @@ async fn device_code_sign_in_in_a_real_browser() {
     wait_text(&c, Locator::Id("device-message"), |t| t.contains("cancelled")).await;
     c.close().await.unwrap();
 }
+
+/// A connection's own app with a certificate, from the panel: the certificate and key pasted in
+/// the Advanced settings' text areas; the mock's app has no certificate uploaded, so after Accept
+/// the panel shows Entra's refusal with the SHA-1 thumbprint to look for in the admin center.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
+    let server = Server::start(&[]);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let base = server.signin.split("/signin").next().unwrap().to_string();
+    c.goto(&server.signin).await.unwrap();
+    wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+    let fixture = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates").join(name),
+        )
+        .unwrap()
+    };
+    let cert = fixture("a.cert.pem");
+    let sha1 = host_harness::signing::read_certificate(&cert).unwrap().0.sha1_thumbprint;
+
+    c.goto(&format!("{base}/connections/new")).await.unwrap();
+    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Signed").await.unwrap();
+    c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::CERTIFICATE_CLIENT_ID).await.unwrap();
+    c.find(Locator::Id("setting-client_certificate")).await.unwrap().send_keys(&cert).await.unwrap();
+    c.find(Locator::Id("setting-client_private_key")).await.unwrap().send_keys(&fixture("a.key.pem")).await.unwrap();
+    shot(&c, "certificate-fields").await;
+    let main = c.window().await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let signin = popup(&c, &main).await;
+    c.switch_to_window(signin).await.unwrap();
+    decide(&c, None, "accept").await;
+    until_one_window(&c).await;
+    c.switch_to_window(main).await.unwrap();
+    let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    assert!(error.contains("Upload certificate") && error.contains(&sha1), "{error}");
+    // The page never holds the key after saving: the connection's page shows no key material.
+    c.goto(&format!("{base}/connections/Signed")).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains("PRIVATE KEY") && !page.contains(&cert[30..90]),
+        "the page shows no key or certificate text"
+    );
+    c.close().await.unwrap();
+}

@@ -302,3 +302,30 @@ fn the_authorization_credential_is_never_echoed_even_when_short() {
     );
     assert_eq!(c.provider.description.as_deref(), Some("code [redacted] was used"));
 }
+
+/// Workload identity federation as Entra answers it: the subject mismatch quoted in
+/// github.com/Azure/azure-workload-identity issue 1200 and github.com/Azure/login issue 482, and
+/// the case-only mismatch of github.com/Azure/login issue 515 (trace and correlation ids replaced).
+const FEDERATED_SUBJECT: &str = r#"{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:xxx:yyy'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation Trace ID: 0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b Correlation ID: 5b4a3f2e-1d0c-4b9a-8f7e-6d5c4b3a2f1e Timestamp: 2025-04-22 01:01:11Z","error_codes":[700213],"timestamp":"2025-04-22 01:01:11Z","trace_id":"0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b","correlation_id":"5b4a3f2e-1d0c-4b9a-8f7e-6d5c4b3a2f1e"}"#;
+const FEDERATED_SUBJECT_CASE: &str = r#"{"error":"invalid_client","error_description":"AADSTS7002138: No matching federated identity record found for presented assertion subject 'repo:Contoso/Dashboard:environment:Production'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation.","error_codes":[7002138]}"#;
+
+/// A device code poll refused because the app does not allow public client flows (the
+/// AADSTS7000218 body of the token endpoint).
+const PUBLIC_FLOWS_OFF: &str = r#"{"error":"invalid_client","error_description":"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Trace ID: 1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d","error_codes":[7000218]}"#;
+
+#[test]
+fn federated_credential_and_device_code_payloads() {
+    for body in [FEDERATED_SUBJECT, FEDERATED_SUBJECT_CASE] {
+        let c = token_error(401, body);
+        assert_eq!(c.code, Class::FederatedCredentialMismatch, "{body}");
+        assert_eq!(c.action, Action::FixConfiguration);
+        assert!(c.remediation.contains("Federated credentials") && c.remediation.contains("Subject identifier"));
+        assert!(!c.message.contains("system:serviceaccount"), "the message quotes nothing from the body");
+    }
+    assert!(token_error(401, FEDERATED_SUBJECT_CASE).message.contains("case-sensitively"));
+    assert_eq!(
+        token_error(401, FEDERATED_SUBJECT).support.trace_id.as_deref(),
+        Some("0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b")
+    );
+    assert_eq!(token_error(401, PUBLIC_FLOWS_OFF).code, Class::InvalidClient);
+}
