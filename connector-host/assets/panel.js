@@ -79,10 +79,31 @@
     return settings;
   }
 
+  // A PKCS#12 file chosen for a private key: its bytes, base64, go in the key's field (the
+  // platform opens the bundle with the password field's value when it saves the connection).
+  function bundles(form) {
+    form.querySelectorAll('input.pkcs12').forEach(function (input) {
+      input.addEventListener('change', function () {
+        var file = input.files && input.files[0];
+        if (!file) return;
+        var reader = new FileReader();
+        reader.onload = function () {
+          var bytes = new Uint8Array(reader.result);
+          var binary = '';
+          for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+          document.getElementById(input.dataset.target).value = window.btoa(binary);
+          input.dataset.loaded = 'yes';
+        };
+        reader.readAsArrayBuffer(file);
+      });
+    });
+  }
+
   function createPage() {
     var form = document.getElementById('create');
     if (!form) return;
     pickers();
+    bundles(form);
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });

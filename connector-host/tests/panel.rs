@@ -413,6 +413,35 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
     c.switch_to_window(main).await.unwrap();
     let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
     assert!(error.contains("Upload certificate") && error.contains(&sha1), "{error}");
+    // The same app with its certificate and key as a PKCS#12 file and its password.
+    c.goto(&format!("{base}/connections/new")).await.unwrap();
+    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Bundled").await.unwrap();
+    c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::CERTIFICATE_CLIENT_ID).await.unwrap();
+    let pfx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates/a.pfx");
+    let file = c.find(Locator::Id("pkcs12-client_private_key")).await.unwrap();
+    file.send_keys(pfx.canonicalize().unwrap().to_str().unwrap()).await.unwrap();
+    let started = std::time::Instant::now();
+    while file.attr("data-loaded").await.unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the file was not read");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.find(Locator::Id("setting-client_private_key_password"))
+        .await
+        .unwrap()
+        .send_keys("fixture-password")
+        .await
+        .unwrap();
+    let main = c.window().await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let signin = popup(&c, &main).await;
+    c.switch_to_window(signin).await.unwrap();
+    decide(&c, None, "accept").await;
+    until_one_window(&c).await;
+    c.switch_to_window(main).await.unwrap();
+    let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    assert!(error.contains(&sha1), "the bundle's certificate: {error}");
+
     // The page never holds the key after saving: the connection's page shows no key material.
     c.goto(&format!("{base}/connections/Signed")).await.unwrap();
     let page = c.source().await.unwrap();

@@ -87,9 +87,12 @@ fn field(s: &Setting, pem: bool) -> String {
         SettingKind::Text if pem => format!(
             "<textarea id=\"setting-{key}\" name=\"{key}\" rows=\"4\" spellcheck=\"false\" placeholder=\"-----BEGIN CERTIFICATE-----\"></textarea>"
         ),
-        // Write-only, like a secret: never rendered back.
+        // Write-only, like a secret: never rendered back. A PKCS#12 file goes in the same
+        // field (its base64, read by the page's script), its password in the field after it.
         SettingKind::PrivateKey => format!(
-            "<textarea id=\"setting-{key}\" name=\"{key}\" rows=\"4\" spellcheck=\"false\" autocomplete=\"off\" placeholder=\"-----BEGIN PRIVATE KEY-----\"></textarea>"
+            "<textarea id=\"setting-{key}\" name=\"{key}\" rows=\"4\" spellcheck=\"false\" autocomplete=\"off\" placeholder=\"-----BEGIN PRIVATE KEY-----\"></textarea>\
+             <p class=\"help\">Or a PKCS#12 file (.pfx, .p12) holding the certificate and its key: \
+             <input type=\"file\" accept=\".pfx,.p12,application/x-pkcs12\" class=\"pkcs12\" id=\"pkcs12-{key}\" data-target=\"setting-{key}\"></p>"
         ),
         SettingKind::Text => {
             let value = s.default.as_ref().and_then(|d| d.as_str()).map(escape).unwrap_or_default();
@@ -143,9 +146,19 @@ fn field(s: &Setting, pem: bool) -> String {
             )
         }
     };
+    let bundle_password = if s.kind == SettingKind::PrivateKey {
+        let p = escape(&host_harness::platform::credentials::bundle_password_key(&s.key));
+        format!(
+            "<div class=\"setting\" data-key=\"{p}\"><label for=\"setting-{p}\">PKCS#12 password</label>\
+             <input type=\"password\" id=\"setting-{p}\" autocomplete=\"off\">\
+             <p class=\"help\">The password of the PKCS#12 file, used once to open it and never kept.</p></div>"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "<div class=\"setting\" data-key=\"{key}\"><label for=\"setting-{key}\">{label}{star}</label>{input}\
-         <p class=\"help\">{help}</p><p class=\"field-error\" id=\"error-{key}\"></p></div>",
+         <p class=\"help\">{help}</p><p class=\"field-error\" id=\"error-{key}\"></p></div>{bundle_password}",
         label = escape(&s.label),
         help = escape(&s.help),
     )
