@@ -328,11 +328,16 @@ fn state_changes_need_the_csrf_token_and_this_origin() {
     assert_eq!(agent.get(format!("{}/", server.base)).call().unwrap().status().as_u16(), 401);
 }
 
-/// Device code sign-in from the panel: Save and sign in with a code shows the address, the code
-/// and the time left; the person enters the code on the mock's code page in another window; the
-/// panel shows Connected. A second sign-in is cancelled from the page.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn device_code_sign_in_in_a_real_browser() {
+/// A browser signed in to a fresh panel with the link `serve` printed, and the panel's address.
+struct Panel {
+    c: Client,
+    base: String,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+    _server: Server,
+}
+
+async fn signed_in_panel() -> Panel {
     let server = Server::start(&[]);
     let driver = Driver::start();
     let profile = tempfile::tempdir().unwrap();
@@ -340,18 +345,32 @@ async fn device_code_sign_in_in_a_real_browser() {
     let base = server.signin.split("/signin").next().unwrap().to_string();
     c.goto(&server.signin).await.unwrap();
     wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+    Panel { c, base, _profile: profile, _driver: driver, _server: server }
+}
 
+/// Create connection with a name and, in the Advanced settings, the client ID of an own app.
+async fn create_with_own_app(c: &Client, base: &str, name: &str, client_id: &str) {
     c.goto(&format!("{base}/connections/new")).await.unwrap();
-    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Laptop").await.unwrap();
+    c.find(Locator::Id("setting-name")).await.unwrap().send_keys(name).await.unwrap();
     c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(client_id).await.unwrap();
+}
+
+/// Device code sign-in from the panel: Save and sign in with a code shows the address, the code
+/// and the time left; the person enters the code on the mock's code page in another window; the
+/// panel shows Connected. A second sign-in is cancelled from the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_in_a_real_browser() {
+    let panel = signed_in_panel().await;
+    let (c, base) = (&panel.c, panel.base.as_str());
     // A public client app: device code sign-in needs public client flows.
-    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::PUBLIC_CLIENT_ID).await.unwrap();
+    create_with_own_app(c, base, "Laptop", mock_entra::PUBLIC_CLIENT_ID).await;
     c.find(Locator::Id("save-device")).await.unwrap().click().await.unwrap();
-    let code = wait_text(&c, Locator::Id("device-user-code"), |t| t.len() == 9).await;
+    let code = wait_text(c, Locator::Id("device-user-code"), |t| t.len() == 9).await;
     let uri = c.find(Locator::Id("device-uri")).await.unwrap().attr("href").await.unwrap().unwrap();
     assert!(uri.ends_with("/devicelogin"), "{uri}");
-    wait_text(&c, Locator::Id("device-left"), |t| t.contains("left")).await;
-    shot(&c, "device-code").await;
+    wait_text(c, Locator::Id("device-left"), |t| t.contains("left")).await;
+    shot(c, "device-code").await;
 
     // The person, on another device: the code page in a window of its own.
     let main = c.window().await.unwrap();
@@ -360,20 +379,20 @@ async fn device_code_sign_in_in_a_real_browser() {
     c.goto(&uri).await.unwrap();
     c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
     c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
-    wait_text(&c, Locator::Id("done"), |t| t.contains("You have signed in")).await;
+    wait_text(c, Locator::Id("done"), |t| t.contains("You have signed in")).await;
     c.close_window().await.unwrap();
     c.switch_to_window(main).await.unwrap();
-    wait_text(&c, Locator::Id("status"), |t| t == "Connected").await;
-    let summary = wait_text(&c, Locator::Id("test-summary"), |t| !t.is_empty()).await;
+    wait_text(c, Locator::Id("status"), |t| t == "Connected").await;
+    let summary = wait_text(c, Locator::Id("test-summary"), |t| !t.is_empty()).await;
     assert!(summary.starts_with("Connected as adele.vance@contoso.onmicrosoft.com"), "{summary}");
-    shot(&c, "device-connected").await;
+    shot(c, "device-connected").await;
 
     // Another sign-in, cancelled from the page: the wait stops and says so.
     c.find(Locator::Id("device-sign-in")).await.unwrap().click().await.unwrap();
-    wait_text(&c, Locator::Id("device-left"), |t| t.contains("left")).await;
+    wait_text(c, Locator::Id("device-left"), |t| t.contains("left")).await;
     c.find(Locator::Id("device-cancel")).await.unwrap().click().await.unwrap();
-    wait_text(&c, Locator::Id("device-message"), |t| t.contains("cancelled")).await;
-    c.close().await.unwrap();
+    wait_text(c, Locator::Id("device-message"), |t| t.contains("cancelled")).await;
+    c.clone().close().await.unwrap();
 }
 
 /// A connection's own app with a certificate, from the panel: the certificate and key pasted in
@@ -381,13 +400,8 @@ async fn device_code_sign_in_in_a_real_browser() {
 /// the panel shows Entra's refusal with the SHA-1 thumbprint to look for in the admin center.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
-    let server = Server::start(&[]);
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
-    let base = server.signin.split("/signin").next().unwrap().to_string();
-    c.goto(&server.signin).await.unwrap();
-    wait_text(&c, Locator::Css("h1"), |t| t == "Connections").await;
+    let panel = signed_in_panel().await;
+    let (c, base) = (&panel.c, panel.base.as_str());
     let fixture = |name: &str| {
         std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates").join(name),
@@ -397,27 +411,21 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
     let cert = fixture("a.cert.pem");
     let sha1 = host_harness::signing::read_certificate(&cert).unwrap().0.sha1_thumbprint;
 
-    c.goto(&format!("{base}/connections/new")).await.unwrap();
-    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Signed").await.unwrap();
-    c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::CERTIFICATE_CLIENT_ID).await.unwrap();
+    create_with_own_app(c, base, "Signed", mock_entra::CERTIFICATE_CLIENT_ID).await;
     c.find(Locator::Id("setting-client_certificate")).await.unwrap().send_keys(&cert).await.unwrap();
     c.find(Locator::Id("setting-client_private_key")).await.unwrap().send_keys(&fixture("a.key.pem")).await.unwrap();
-    shot(&c, "certificate-fields").await;
+    shot(c, "certificate-fields").await;
     let main = c.window().await.unwrap();
     c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
-    let signin = popup(&c, &main).await;
+    let signin = popup(c, &main).await;
     c.switch_to_window(signin).await.unwrap();
-    decide(&c, None, "accept").await;
-    until_one_window(&c).await;
+    decide(c, None, "accept").await;
+    until_one_window(c).await;
     c.switch_to_window(main).await.unwrap();
-    let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    let error = wait_text(c, Locator::Id("form-error"), |t| !t.is_empty()).await;
     assert!(error.contains("Upload certificate") && error.contains(&sha1), "{error}");
     // The same app with its certificate and key as a PKCS#12 file and its password.
-    c.goto(&format!("{base}/connections/new")).await.unwrap();
-    c.find(Locator::Id("setting-name")).await.unwrap().send_keys("Bundled").await.unwrap();
-    c.find(Locator::Css("details summary")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(mock_entra::CERTIFICATE_CLIENT_ID).await.unwrap();
+    create_with_own_app(c, base, "Bundled", mock_entra::CERTIFICATE_CLIENT_ID).await;
     let pfx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates/a.pfx");
     let file = c.find(Locator::Id("pkcs12-client_private_key")).await.unwrap();
     file.send_keys(pfx.canonicalize().unwrap().to_str().unwrap()).await.unwrap();
@@ -434,12 +442,12 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
         .unwrap();
     let main = c.window().await.unwrap();
     c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
-    let signin = popup(&c, &main).await;
+    let signin = popup(c, &main).await;
     c.switch_to_window(signin).await.unwrap();
-    decide(&c, None, "accept").await;
-    until_one_window(&c).await;
+    decide(c, None, "accept").await;
+    until_one_window(c).await;
     c.switch_to_window(main).await.unwrap();
-    let error = wait_text(&c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    let error = wait_text(c, Locator::Id("form-error"), |t| !t.is_empty()).await;
     assert!(error.contains(&sha1), "the bundle's certificate: {error}");
 
     // The page never holds the key after saving: the connection's page shows no key material.
@@ -449,5 +457,5 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
         !page.contains("PRIVATE KEY") && !page.contains(&cert[30..90]),
         "the page shows no key or certificate text"
     );
-    c.close().await.unwrap();
+    c.clone().close().await.unwrap();
 }
