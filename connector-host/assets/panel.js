@@ -106,8 +106,7 @@
     bundles(form);
     form.addEventListener('submit', function (e) {
       e.preventDefault();
-      form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });
-      text(document.getElementById('form-error'), '');
+      clearErrors(form);
       var popup = openSignInWindow();
       var blocked = document.getElementById('popup-blocked');
       blocked.hidden = !!popup;
@@ -124,8 +123,7 @@
     });
     // Save, then sign in with a device code on the connection's page.
     document.getElementById('save-device').addEventListener('click', function () {
-      form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });
-      text(document.getElementById('form-error'), '');
+      clearErrors(form);
       send('POST', '/panel/api/connections', { settings: settingsOf(form), device: true }).then(function (r) {
         if (!r.ok) { fieldError(r.body); return; }
         var name = r.body.connection.name;
@@ -134,6 +132,11 @@
         });
       });
     });
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll('.field-error').forEach(function (p) { text(p, ''); });
+    text(document.getElementById('form-error'), '');
   }
 
   // A refusal shown beside its field, or above the form.

@@ -356,6 +356,18 @@ async fn create_with_own_app(c: &Client, base: &str, name: &str, client_id: &str
     c.find(Locator::Id("setting-client_id")).await.unwrap().send_keys(client_id).await.unwrap();
 }
 
+/// Save and authorize, Accept in the sign-in window, and the refusal the form then shows.
+async fn save_accept_and_read_the_form_error(c: &Client) -> String {
+    let main = c.window().await.unwrap();
+    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
+    let signin = popup(c, &main).await;
+    c.switch_to_window(signin).await.unwrap();
+    decide(c, None, "accept").await;
+    until_one_window(c).await;
+    c.switch_to_window(main).await.unwrap();
+    wait_text(c, Locator::Id("form-error"), |t| !t.is_empty()).await
+}
+
 /// Device code sign-in from the panel: Save and sign in with a code shows the address, the code
 /// and the time left; the person enters the code on the mock's code page in another window; the
 /// panel shows Connected. A second sign-in is cancelled from the page.
@@ -415,14 +427,7 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
     c.find(Locator::Id("setting-client_certificate")).await.unwrap().send_keys(&cert).await.unwrap();
     c.find(Locator::Id("setting-client_private_key")).await.unwrap().send_keys(&fixture("a.key.pem")).await.unwrap();
     shot(c, "certificate-fields").await;
-    let main = c.window().await.unwrap();
-    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
-    let signin = popup(c, &main).await;
-    c.switch_to_window(signin).await.unwrap();
-    decide(c, None, "accept").await;
-    until_one_window(c).await;
-    c.switch_to_window(main).await.unwrap();
-    let error = wait_text(c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    let error = save_accept_and_read_the_form_error(c).await;
     assert!(error.contains("Upload certificate") && error.contains(&sha1), "{error}");
     // The same app with its certificate and key as a PKCS#12 file and its password.
     create_with_own_app(c, base, "Bundled", mock_entra::CERTIFICATE_CLIENT_ID).await;
@@ -440,14 +445,7 @@ async fn a_certificate_from_the_panel_and_the_thumbprint_to_upload() {
         .send_keys("fixture-password")
         .await
         .unwrap();
-    let main = c.window().await.unwrap();
-    c.find(Locator::Id("save-and-authorize")).await.unwrap().click().await.unwrap();
-    let signin = popup(c, &main).await;
-    c.switch_to_window(signin).await.unwrap();
-    decide(c, None, "accept").await;
-    until_one_window(c).await;
-    c.switch_to_window(main).await.unwrap();
-    let error = wait_text(c, Locator::Id("form-error"), |t| !t.is_empty()).await;
+    let error = save_accept_and_read_the_form_error(c).await;
     assert!(error.contains(&sha1), "the bundle's certificate: {error}");
 
     // The page never holds the key after saving: the connection's page shows no key material.

@@ -165,6 +165,35 @@ pub struct ConnectorHost {
     recorder: Option<Recorder>,
 }
 
+/// A host function that takes one JSON document and answers one: the request is read (and
+/// recorded) and `answer` gives the outcome from the call's context; `not_a_request` answers an
+/// input that is not the request document, `no_context` a call without a context.
+fn json_host_function<Q: serde::de::DeserializeOwned, A: serde::Serialize>(
+    plugin: &mut CurrentPlugin,
+    inputs: &[Val],
+    outputs: &mut [Val],
+    name: &str,
+    answer: impl FnOnce(&CallContext, Q) -> A,
+    not_a_request: A,
+    no_context: A,
+) -> Result<(), extism::Error> {
+    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
+    let outcome = match plugin.host_context::<CallContext>() {
+        Ok(ctx) => {
+            record(&ctx.recorder, name, &bytes);
+            match serde_json::from_slice::<Q>(&bytes) {
+                Ok(req) => answer(ctx, req),
+                Err(_) => not_a_request,
+            }
+        }
+        Err(_) => no_context,
+    };
+    let out = serde_json::to_vec(&outcome)?;
+    let handle = plugin.memory_new(&out)?;
+    outputs[0] = plugin.memory_to_val(handle);
+    Ok(())
+}
+
 /// `connector_sign`: a JSON `SignRequest` in, a JSON `SignOutcome` out; signs only with a key of
 /// the call in progress or of the platform.
 fn connector_sign(
@@ -173,24 +202,18 @@ fn connector_sign(
     outputs: &mut [Val],
     _: UserData<()>,
 ) -> Result<(), extism::Error> {
-    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
-    let outcome = match plugin.host_context::<CallContext>() {
-        Ok(ctx) => {
-            record(&ctx.recorder, SIGN_FUNCTION, &bytes);
-            match serde_json::from_slice::<SignRequest>(&bytes) {
-                Ok(req) => match &ctx.call_keys {
-                    Some(keys) if keys.holds(&req.key) => keys.sign(&req),
-                    _ => ctx.host_keys.sign(&req),
-                },
-                Err(_) => SignOutcome::failed("invalid_request", "the input is not a connector_sign request document"),
-            }
-        }
-        Err(_) => SignOutcome::failed("unknown_key", "no keys were given for this call"),
-    };
-    let out = serde_json::to_vec(&outcome)?;
-    let handle = plugin.memory_new(&out)?;
-    outputs[0] = plugin.memory_to_val(handle);
-    Ok(())
+    json_host_function(
+        plugin,
+        inputs,
+        outputs,
+        SIGN_FUNCTION,
+        |ctx, req: SignRequest| match &ctx.call_keys {
+            Some(keys) if keys.holds(&req.key) => keys.sign(&req),
+            _ => ctx.host_keys.sign(&req),
+        },
+        SignOutcome::failed("invalid_request", "the input is not a connector_sign request document"),
+        SignOutcome::failed("unknown_key", "no keys were given for this call"),
+    )
 }
 
 /// `connector_federated_token`: a JSON `FederatedTokenRequest` in, a JSON
@@ -201,24 +224,18 @@ fn connector_federated_token(
     outputs: &mut [Val],
     _: UserData<()>,
 ) -> Result<(), extism::Error> {
-    let bytes: Vec<u8> = plugin.memory_get_val(&inputs[0])?;
-    let outcome = match plugin.host_context::<CallContext>() {
-        Ok(ctx) => {
-            record(&ctx.recorder, FEDERATED_TOKEN_FUNCTION, &bytes);
-            match serde_json::from_slice::<FederatedTokenRequest>(&bytes) {
-                Ok(req) => ctx.token_files.read(&req),
-                Err(_) => FederatedTokenOutcome::failed(
-                    "invalid_request",
-                    "the input is not a connector_federated_token request document",
-                ),
-            }
-        }
-        Err(_) => FederatedTokenOutcome::failed("unknown_source", "no token sources were given for this call"),
-    };
-    let out = serde_json::to_vec(&outcome)?;
-    let handle = plugin.memory_new(&out)?;
-    outputs[0] = plugin.memory_to_val(handle);
-    Ok(())
+    json_host_function(
+        plugin,
+        inputs,
+        outputs,
+        FEDERATED_TOKEN_FUNCTION,
+        |ctx, req: FederatedTokenRequest| ctx.token_files.read(&req),
+        FederatedTokenOutcome::failed(
+            "invalid_request",
+            "the input is not a connector_federated_token request document",
+        ),
+        FederatedTokenOutcome::failed("unknown_source", "no token sources were given for this call"),
+    )
 }
 
 fn connector_http(

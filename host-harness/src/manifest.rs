@@ -317,6 +317,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pkcs12_key_fills_its_certificate_and_its_password_never_reaches_the_connector() {
+        let text = GOOD.replace(
+            "\"allowed_hosts\"",
+            r#""platform_config":[{"key":"k","description":"d","private_key":true,"certificate":"c","password":"p"},{"key":"c","description":"d"},{"key":"p","description":"d","secret":true}],"allowed_hosts""#,
+        );
+        let m = parse(Path::new("m.json"), &text).unwrap();
+        let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/certificates/a.pfx");
+        let mut config = BTreeMap::from([
+            ("k".to_string(), bundle.to_str().unwrap().to_string()),
+            ("p".to_string(), "fixture-password".to_string()),
+        ]);
+        let keys = hold_private_keys(&m, &mut config).unwrap();
+        assert!(!config.contains_key("p"), "the password is taken out of the connector's configuration");
+        assert!(config["c"].starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(keys.holds(&config["k"]), "the key is held and the connector gets its reference");
+    }
+
+    #[test]
     fn defaults_are_safe() {
         let m = parse(Path::new("m.json"), GOOD).unwrap();
         assert_eq!(m.timeout_ms(), DEFAULT_TIMEOUT_MS);

@@ -56,14 +56,28 @@ impl std::io::Write for Sink {
     }
 }
 
-fn setup() -> Setup {
-    logs();
+/// The mock, with fixture a's certificate uploaded to its certificate app.
+fn mock_with_certificate() -> MockEntra {
     let mock = MockEntra::start_with(mock_entra::MockConfig {
         redirect_uris: vec![REDIRECT_URI.into()],
         ..Default::default()
     })
     .unwrap();
     mock.add_certificate(CERTIFICATE_CLIENT_ID, &fixture("a.cert.pem"));
+    mock
+}
+
+/// Load options whose platform app is the mock's certificate app, without a client secret.
+fn platform_certificate_app(mock: &MockEntra) -> LoadOptions {
+    let mut options = connector_host::mock_idp::load_options(&mock.base_url());
+    options.config.remove("client_secret");
+    options.config.insert("client_id".into(), CERTIFICATE_CLIENT_ID.into());
+    options
+}
+
+fn setup() -> Setup {
+    logs();
+    let mock = mock_with_certificate();
     let recorded: host_harness::host::Recorder = Arc::new(Mutex::new(Vec::new()));
     let options =
         LoadOptions { recorder: Some(recorded.clone()), ..connector_host::mock_idp::load_options(&mock.base_url()) };
@@ -325,16 +339,9 @@ fn hex_upper(b: &[u8]) -> String {
 
 #[test]
 fn the_platform_app_signs_in_with_a_certificate_from_its_configuration() {
-    let mock = MockEntra::start_with(mock_entra::MockConfig {
-        redirect_uris: vec![REDIRECT_URI.into()],
-        ..Default::default()
-    })
-    .unwrap();
-    mock.add_certificate(CERTIFICATE_CLIENT_ID, &fixture("a.cert.pem"));
+    let mock = mock_with_certificate();
     let key_file = root().join("tests/fixtures/certificates/a.key.pem");
-    let mut options = connector_host::mock_idp::load_options(&mock.base_url());
-    options.config.remove("client_secret");
-    options.config.insert("client_id".into(), CERTIFICATE_CLIENT_ID.into());
+    let mut options = platform_certificate_app(&mock);
     options.config.insert("client_certificate".into(), fixture("a.cert.pem"));
     // The key as the path of its file (PEM text works as well).
     options.config.insert("client_private_key".into(), key_file.to_str().unwrap().into());
@@ -370,17 +377,9 @@ fn the_platform_app_signs_in_with_a_certificate_from_its_configuration() {
 
 #[test]
 fn the_platform_app_signs_in_with_a_pkcs12_bundle_and_its_password() {
-    let mock = MockEntra::start_with(mock_entra::MockConfig {
-        redirect_uris: vec![REDIRECT_URI.into()],
-        ..Default::default()
-    })
-    .unwrap();
-    mock.add_certificate(CERTIFICATE_CLIENT_ID, &fixture("a.cert.pem"));
+    let mock = mock_with_certificate();
     let recorded: host_harness::host::Recorder = Arc::new(Mutex::new(Vec::new()));
-    let mut options =
-        LoadOptions { recorder: Some(recorded.clone()), ..connector_host::mock_idp::load_options(&mock.base_url()) };
-    options.config.remove("client_secret");
-    options.config.insert("client_id".into(), CERTIFICATE_CLIENT_ID.into());
+    let mut options = LoadOptions { recorder: Some(recorded.clone()), ..platform_certificate_app(&mock) };
     // A .pfx as Windows exports it (3DES): the certificate comes from the bundle.
     let bundle = root().join("tests/fixtures/certificates/a-3des.pfx");
     options.config.insert("client_private_key".into(), bundle.to_str().unwrap().into());

@@ -86,6 +86,8 @@ impl Platform {
         waiter: &mut dyn Waiter,
     ) -> Result<Record, PlatformError> {
         let mut interval = code.interval.max(1);
+        // The connection's settings and keys, read once for every poll.
+        let (settings, keys) = self.for_connector(&self.store.get(name)?)?;
         loop {
             let left = code.expires_at - self.now();
             if left <= 0 {
@@ -98,10 +100,8 @@ impl Platform {
                 tracing::info!(connection = %name, "device code sign-in cancelled");
                 return Err(DeviceError::Cancelled.into());
             }
-            let r = self.store.get(name)?;
-            let (settings, keys) = self.for_connector(&r)?;
             let answer = self.host.v1_with(&keys).device_code_poll(&DeviceCodePollInput {
-                settings,
+                settings: settings.clone(),
                 device_code: code.device_code.clone(),
                 now: self.now(),
             })??;
@@ -112,7 +112,7 @@ impl Platform {
                 DevicePoll::Expired { message } => return Err(DeviceError::Expired(message).into()),
                 DevicePoll::BadCode { message } => return Err(DeviceError::BadCode(message).into()),
                 DevicePoll::SignedIn { tokens } => {
-                    let mut r = r;
+                    let mut r = self.store.get(name)?;
                     let read = r.generation;
                     self.apply_tokens(&mut r, *tokens, true);
                     self.store.update(&r, read)?;
