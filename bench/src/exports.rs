@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::clients::{canned_instance, Canned, NativeHttp, Recording};
 use crate::inputs::{
-    code_for, exchange_input, large_graph_error, now, settings, settings_map, REDIRECT, TOKEN_ERROR, VERIFIER,
+    code_for, exchange_input, large_graph_error, now, settings, settings_map, REDIRECT, REQUEST_ID, TOKEN_ERROR,
+    VERIFIER,
 };
 use crate::measure::{measure, measure_in_turn, median_of, Figure};
 use crate::rows::{network_row, sized_row, with_floor_and_moving, Measured, Row};
@@ -123,6 +124,9 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
         refresh_token: t.refresh_token,
         now: now(),
         assertion_id: None,
+        // As the platform sends it: every network call carries a request id.
+        client_request_id: Some(REQUEST_ID.into()),
+        claims: None,
     };
     let [fl, w] = measure_in_turn(
         200,

@@ -43,6 +43,9 @@ pub fn code_for(host: &ConnectorHost) -> String {
     query_of(&location).remove("code").unwrap()
 }
 
+/// The `client_request_id` of the benchmark's network calls.
+pub const REQUEST_ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
 pub fn exchange_input(code: String) -> connector_interface::ExchangeCodeInput {
     connector_interface::ExchangeCodeInput {
         settings: settings_map(),
@@ -52,6 +55,9 @@ pub fn exchange_input(code: String) -> connector_interface::ExchangeCodeInput {
         nonce: None,
         now: now(),
         assertion_id: None,
+        // As the platform sends it: every network call carries a request id.
+        client_request_id: Some(REQUEST_ID.into()),
+        claims: None,
     }
 }
 

@@ -61,6 +61,11 @@ input!(
         settings: Option<S>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access_token: Option<Secret>,
+        /// A fresh GUID for this call (randomness is an input): the connector sends it as
+        /// `client-request-id` on every request of the call, so the platform's logs and
+        /// Microsoft's sign-in logs can be joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_request_id: Option<String>,
     }
 );
 
@@ -96,6 +101,15 @@ input!(
         /// signs in with a certificate (randomness is an input).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assertion_id: Option<String>,
+        /// A fresh GUID for this call (randomness is an input): the connector sends it as
+        /// `client-request-id` on every request of the call, so the platform's logs and
+        /// Microsoft's sign-in logs can be joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_request_id: Option<String>,
+        /// A claims challenge (decoded JSON) to satisfy: the connector merges it with its own
+        /// client capabilities into the request's `claims`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claims: Option<String>,
     }
 );
 
@@ -109,6 +123,12 @@ input!(
         /// As in [`ExchangeCodeInput`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assertion_id: Option<String>,
+        /// As in [`ExchangeCodeInput`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_request_id: Option<String>,
+        /// As in [`ExchangeCodeInput`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claims: Option<String>,
     }
 );
 
@@ -118,18 +138,43 @@ input!(ClientCredentialsInput {
     /// As in [`ExchangeCodeInput`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     assertion_id: Option<String>,
+    /// As in [`ExchangeCodeInput`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_request_id: Option<String>,
+    /// As in [`ExchangeCodeInput`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<String>,
 });
 
-input!(TestConnectionInput { settings: S, access_token: Secret });
+input!(TestConnectionInput {
+    settings: S,
+    access_token: Secret,
+    /// As in [`ExchangeCodeInput`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_request_id: Option<String>,
+});
 
 input!(
     /// `device_code_start`: a code for a person to enter on another device.
-    DeviceCodeStartInput { settings: S, now: i64 }
+    DeviceCodeStartInput {
+        settings: S,
+        now: i64,
+        /// As in [`ExchangeCodeInput`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_request_id: Option<String>,
+    }
 );
 
 input!(
     /// `device_code_poll`: one poll with the code `device_code_start` gave.
-    DeviceCodePollInput { settings: S, device_code: Secret, now: i64 }
+    DeviceCodePollInput {
+        settings: S,
+        device_code: Secret,
+        now: i64,
+        /// As in [`ExchangeCodeInput`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_request_id: Option<String>,
+    }
 );
 
 /// The output of `validate_settings`: the settings as the connector will use them.
@@ -267,6 +312,8 @@ mod tests {
             nonce: None,
             now: 1,
             assertion_id: None,
+            client_request_id: None,
+            claims: None,
         };
         let d = format!("{input:?}");
         assert!(!d.contains("s3cr3t") && !d.contains("code-value") && !d.contains("verifier-value"), "{d}");

@@ -29,6 +29,10 @@ pub struct Identity {
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// The account's home id, `uid.utid` (object id and home tenant id), from the token
+    /// answer's `client_info`, as MSAL names accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_account_id: Option<String>,
 }
 
 /// The output of `exchange_code`, `refresh_token` and `client_credentials`.

@@ -168,6 +168,8 @@ pub const DEVICE_EXPIRED: Aad =
     aad(70019, "expired_token", 400, "Verification code expired. The device code has expired; start again.");
 
 // The token endpoint.
+/// learn.microsoft.com/entra/identity-platform/reference-error-codes: InvalidRequestParameter.
+pub const INVALID_PARAMETER: Aad = aad(90100, "invalid_request", 400, "{} parameter is empty or not valid.");
 pub const POST_ONLY: Aad = aad(900561, "invalid_request", 400, "The endpoint only accepts POST requests.");
 pub const TENANT_NOT_FOUND: Aad = aad(
     90002,

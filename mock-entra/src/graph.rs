@@ -63,6 +63,14 @@ fn bearer<'a>(s: &'a State, req: &Incoming) -> Result<&'a AccessGrant, Response>
             "Lifetime validation failed, the token is expired.",
         ));
     }
+    // A CAE token issued before a critical event of its user (or app) is refused with a claims
+    // challenge; a token without the capability lives on until it expires, as Graph does.
+    let subject = grant.user_id.as_deref().unwrap_or(&grant.client_id);
+    if let Some(&(serial, at)) = s.cae_events.get(subject).filter(|_| grant.cae) {
+        if grant.serial <= serial {
+            return Err(respond::claims_challenge(now, at));
+        }
+    }
     Ok(grant)
 }
 

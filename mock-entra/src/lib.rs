@@ -208,6 +208,11 @@ pub(crate) struct State {
     latency: std::time::Duration,
     /// Client assertion ids (`jti`) seen: each is accepted once.
     pub assertion_ids: std::collections::HashSet<String>,
+    /// Access tokens issued so far (the next one's serial).
+    pub access_serial: u64,
+    /// Per user or app: CAE tokens issued before this serial get a claims challenge at Graph,
+    /// with the time of the event as the `nbf` the new token must meet.
+    pub cae_events: HashMap<String, (u64, i64)>,
 }
 
 impl State {
@@ -303,6 +308,8 @@ impl MockEntra {
             counts: BTreeMap::new(),
             latency: std::time::Duration::from_millis(config.latency_ms),
             assertion_ids: Default::default(),
+            access_serial: 0,
+            cae_events: HashMap::new(),
         }));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
@@ -453,9 +460,24 @@ impl MockEntra {
         });
     }
 
-    /// Revokes every refresh token of a user (as a password reset does): AADSTS50173.
+    /// Revokes every refresh token of a user (as a password reset does): AADSTS50173. Graph
+    /// refuses the user's CAE tokens from now on with a claims challenge.
     pub fn revoke_user_sessions(&self, user_id: &str) {
-        self.with(|s| s.refresh.values_mut().filter(|g| g.user_id == user_id).for_each(|g| g.revoked = true));
+        self.with(|s| {
+            s.refresh.values_mut().filter(|g| g.user_id == user_id).for_each(|g| g.revoked = true);
+            let event = (s.access_serial, s.now());
+            s.cae_events.insert(user_id.to_string(), event);
+        });
+    }
+
+    /// A critical event that does not end the user's sessions (a Conditional Access location
+    /// policy changed, say): Graph answers the user's CAE tokens issued until now with a claims
+    /// challenge, and a refresh that carries the claims gets a token that works.
+    pub fn challenge_user_tokens(&self, user_id: &str) {
+        self.with(|s| {
+            let event = (s.access_serial, s.now());
+            s.cae_events.insert(user_id.to_string(), event);
+        });
     }
 
     /// The newest refresh token the mock issued.
@@ -547,17 +569,21 @@ async fn dispatch(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: H
         raw_body: body,
     };
     let fault = state.lock().unwrap_or_else(|e| e.into_inner()).take_fault(endpoint);
+    let id = incoming.headers.get("client-request-id").map(String::as_str);
+    let answer = || handle(&state, endpoint, &incoming);
     let (response, fault_name) = match fault {
         Some(Fault::Slow { delay_ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-            (handle(&state, endpoint, &incoming), Some("slow".to_string()))
+            (respond::with_client_request_id(id, answer), Some("slow".to_string()))
         }
         Some(f) => (
-            respond::fault(&state, endpoint, &f),
+            respond::with_client_request_id(id, || respond::fault(&state, endpoint, &f)),
             Some(format!("{f:?}").split([' ', '{', '(']).next().unwrap_or("").to_string()),
         ),
-        None => (handle(&state, endpoint, &incoming), None),
+        None => (respond::with_client_request_id(id, answer), None),
     };
+    let mut response = response;
+    echo_request_id(endpoint, &incoming.headers, &mut response);
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     *s.counts.entry(endpoint.name()).or_default() += 1;
     s.log.push(RecordedRequest {
@@ -571,6 +597,15 @@ async fn dispatch(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: H
         fault: fault_name,
     });
     response
+}
+
+/// Graph answers with the caller's `client-request-id` always; the identity platform when asked
+/// with `return-client-request-id: true`.
+fn echo_request_id(endpoint: Endpoint, headers: &BTreeMap<String, String>, response: &mut Response) {
+    let asked = endpoint == Endpoint::Graph || headers.get("return-client-request-id").is_some_and(|v| v == "true");
+    if let Some(value) = headers.get("client-request-id").filter(|_| asked).and_then(|v| v.parse().ok()) {
+        response.headers_mut().insert("client-request-id", value);
+    }
 }
 
 fn handle(state: &Arc<Mutex<State>>, endpoint: Endpoint, req: &Incoming) -> Response {

@@ -86,6 +86,11 @@ pub struct AccessGrant {
     pub scopes: Vec<String>,
     pub roles: Vec<String>,
     pub expires_at: i64,
+    /// Issued to a client that declared the capability `cp1` (a CAE token).
+    pub cae: bool,
+    /// The order of issue, to tell tokens issued before a revocation from those after it
+    /// within one second of the clock.
+    pub serial: u64,
 }
 
 /// An authorize request waiting on the consent page.

@@ -50,9 +50,36 @@ pub fn aad_error(now: i64, answer: &Aad, args: &[&str]) -> Response {
     json(answer.status, &body)
 }
 
+thread_local! {
+    /// The `client-request-id` of the request being answered on this thread, if it sent one.
+    static CLIENT_REQUEST_ID: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `answer` with the request's `client-request-id` known to [`graph_error`], which names
+/// it in `innerError` as Graph does (a fresh GUID when the request sent none).
+pub fn with_client_request_id<T>(id: Option<&str>, answer: impl FnOnce() -> T) -> T {
+    CLIENT_REQUEST_ID.with(|c| *c.borrow_mut() = id.map(str::to_string));
+    let out = answer();
+    CLIENT_REQUEST_ID.with(|c| *c.borrow_mut() = None);
+    out
+}
+
+/// Graph's 401 for a CAE token issued before a critical event at `nbf` (Unix seconds): a
+/// claims challenge in `WWW-Authenticate` (learn.microsoft.com/entra/identity-platform/claims-challenge).
+pub fn claims_challenge(now: i64, nbf: i64) -> Response {
+    let claims = format!(r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{nbf}"}}}}}}"#);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(claims);
+    let mut r = graph_error(now, 401, "InvalidAuthenticationToken", "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp");
+    let v = format!("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\", error=\"insufficient_claims\", claims=\"{b64}\"");
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&v).unwrap());
+    r
+}
+
 /// A Graph error: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
 pub fn graph_error(now: i64, status: u16, code: &str, message: &str) -> Response {
-    let (request_id, client_request_id) = (guid(), guid());
+    let sent = CLIENT_REQUEST_ID.with(|c| c.borrow().clone()).filter(|id| HeaderValue::from_str(id).is_ok());
+    let (request_id, client_request_id) = (guid(), sent.unwrap_or_else(guid));
     let mut r = json(
         status,
         &json!({"error": {"code": code, "message": message, "innerError": {"date": graph_date(now), "request-id": request_id, "client-request-id": client_request_id}}}),
@@ -138,14 +165,6 @@ pub fn fault(state: &Arc<Mutex<State>>, endpoint: Endpoint, f: &Fault) -> Respon
         Fault::ConsentRequired => aad_error(now, &aadsts::CONSENT_REQUIRED, &[TEST_CLIENT_ID, "named 'Integration Platform'"]),
         Fault::MfaRequired => aad_error(now, &aadsts::MFA_REQUIRED, &["https://graph.microsoft.com"]),
         Fault::BlockedByConditionalAccess => aad_error(now, &aadsts::BLOCKED_BY_CONDITIONAL_ACCESS, &[]),
-        Fault::ClaimsChallenge => {
-            let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(claims);
-            let mut r = graph_error(now, 401, "InvalidAuthenticationToken", "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp");
-            let v = format!("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\", error=\"insufficient_claims\", claims=\"{b64}\"");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&v).unwrap());
-            r
-        }
+        Fault::ClaimsChallenge => claims_challenge(now, 1_700_000_000),
     }
 }

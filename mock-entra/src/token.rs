@@ -82,13 +82,17 @@ pub fn token(s: &mut State, req: &Incoming) -> Response {
     }
     let scopes: Vec<String> =
         req.form.get("scope").map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    let asked = match declares_cp1(now, req.form.get("claims").map(String::as_str)) {
+        Ok(cae) => Asked { cae, client_info: req.form.get("client_info").is_some_and(|v| v == "1") },
+        Err(r) => return r,
+    };
     match req.form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => redeem_code(s, req, &app, &tenant_path, path_tenant, scopes),
-        Some("refresh_token") => redeem_refresh(s, req, &app, path_tenant, scopes),
-        Some("client_credentials") => client_credentials(s, &app, &tenant_path, path_tenant, scopes),
+        Some("authorization_code") => redeem_code(s, req, &app, &tenant_path, path_tenant, scopes, asked),
+        Some("refresh_token") => redeem_refresh(s, req, &app, path_tenant, scopes, asked),
+        Some("client_credentials") => client_credentials(s, &app, &tenant_path, path_tenant, scopes, asked),
         Some(super::device::GRANT_TYPE) => match super::device::poll(s, req, &app) {
             Ok((user_id, scopes)) => match s.user(&user_id).cloned() {
-                Some(user) => issue(s, &app, &user, &scopes, None, None),
+                Some(user) => issue(s, &app, &user, &scopes, None, None, asked),
                 None => aad_error(now, &aadsts::USER_NOT_FOUND, &[]),
             },
             Err(r) => r,
@@ -98,6 +102,28 @@ pub fn token(s: &mut State, req: &Incoming) -> Response {
     }
 }
 
+/// What a token request asked for beyond its grant.
+#[derive(Clone, Copy)]
+struct Asked {
+    /// The client declared `cp1`: a CAE token.
+    cae: bool,
+    /// `client_info=1`: the answer names the home account (`uid`, `utid`).
+    client_info: bool,
+}
+
+/// Whether a token request's `claims` declare the client capability `cp1` (a JSON object with
+/// `access_token.xms_cc.values` holding it); claims that are not JSON are refused.
+fn declares_cp1(now: i64, claims: Option<&str>) -> Result<bool, Response> {
+    let Some(claims) = claims else {
+        return Ok(false);
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(claims) else {
+        return Err(aad_error(now, &aadsts::INVALID_PARAMETER, &["claims"]));
+    };
+    let values = doc.pointer("/access_token/xms_cc/values").and_then(serde_json::Value::as_array);
+    Ok(values.is_some_and(|v| v.iter().any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("cp1")))))
+}
+
 fn redeem_code(
     s: &mut State,
     req: &Incoming,
@@ -105,6 +131,7 @@ fn redeem_code(
     tenant_path: &str,
     path_tenant: Option<String>,
     scopes: Vec<String>,
+    asked: Asked,
 ) -> Response {
     let now = s.now();
     let Some(code) = req.form.get("code") else {
@@ -154,7 +181,7 @@ fn redeem_code(
     if let Some(c) = s.codes.get_mut(code) {
         c.used = true;
     }
-    issue(s, app, &user, &grant.scopes, grant.nonce.as_deref(), None)
+    issue(s, app, &user, &grant.scopes, grant.nonce.as_deref(), None, asked)
 }
 
 fn redeem_refresh(
@@ -163,6 +190,7 @@ fn redeem_refresh(
     app: &App,
     path_tenant: Option<String>,
     scopes: Vec<String>,
+    asked: Asked,
 ) -> Response {
     let now = s.now();
     let Some(rt) = req.form.get("refresh_token") else {
@@ -196,7 +224,7 @@ fn redeem_refresh(
     let Some(user) = s.user(&grant.user_id).cloned() else {
         return aad_error(now, &aadsts::USER_NOT_FOUND, &[]);
     };
-    issue(s, app, &user, &requested, None, Some(rt.clone()))
+    issue(s, app, &user, &requested, None, Some(rt.clone()), asked)
 }
 
 fn client_credentials(
@@ -205,6 +233,7 @@ fn client_credentials(
     tenant_path: &str,
     path_tenant: Option<String>,
     scopes: Vec<String>,
+    asked: Asked,
 ) -> Response {
     let now = s.now();
     let Some(tenant_id) = path_tenant else {
@@ -223,8 +252,9 @@ fn client_credentials(
     let access = jwt(&json!({
         "aud": GRAPH_RESOURCE, "iss": format!("https://sts.windows.net/{tenant_id}/"), "iat": now, "nbf": now, "exp": exp,
         "app_displayname": app.name, "appid": app.client_id, "idtyp": "app", "oid": oid, "roles": roles, "sub": oid,
-        "tid": tenant_id, "ver": "1.0", "uti": random(16)
+        "tid": tenant_id, "ver": "1.0", "uti": random(16), "xms_cc": if asked.cae { json!(["cp1"]) } else { json!([]) }
     }));
+    let serial = next_serial(s);
     s.access.insert(
         access.clone(),
         AccessGrant {
@@ -234,12 +264,19 @@ fn client_credentials(
             scopes: vec![],
             roles,
             expires_at: exp,
+            cae: asked.cae,
+            serial,
         },
     );
     respond::json(
         200,
         &json!({"token_type": "Bearer", "expires_in": s.access_token_lifetime, "ext_expires_in": s.access_token_lifetime, "access_token": access}),
     )
+}
+
+fn next_serial(s: &mut State) -> u64 {
+    s.access_serial += 1;
+    s.access_serial
 }
 
 /// Issues access, refresh (with offline_access) and id (with openid) tokens.
@@ -250,6 +287,7 @@ fn issue(
     scopes: &[String],
     nonce: Option<&str>,
     replaces: Option<String>,
+    asked: Asked,
 ) -> Response {
     let now = s.now();
     let exp = now + s.access_token_lifetime;
@@ -268,8 +306,10 @@ fn issue(
         "aud": GRAPH_RESOURCE, "iss": format!("https://sts.windows.net/{}/", user.tenant_id), "iat": now, "nbf": now, "exp": exp,
         "app_displayname": app.name, "appid": app.client_id, "idtyp": "user", "name": user.display_name, "oid": user.id,
         "scp": scp.join(" "), "sub": user.id, "tid": user.tenant_id, "upn": user.upn, "ver": "1.0", "uti": random(16),
+        "xms_cc": if asked.cae { json!(["cp1"]) } else { json!([]) },
         "wids": if user.roles.iter().any(|r| r == "Global Administrator") { json!(["62e90394-69f5-4237-9190-012177145e10"]) } else { json!([]) }
     }));
+    let serial = next_serial(s);
     s.access.insert(
         access.clone(),
         AccessGrant {
@@ -279,6 +319,8 @@ fn issue(
             scopes: perms,
             roles: vec![],
             expires_at: exp,
+            cae: asked.cae,
+            serial,
         },
     );
     let mut body = json!({
@@ -288,6 +330,10 @@ fn issue(
         "ext_expires_in": s.access_token_lifetime,
         "access_token": access,
     });
+    if asked.client_info {
+        let info = json!({"uid": user.id, "utid": user.tenant_id}).to_string();
+        body["client_info"] = json!(URL_SAFE_NO_PAD.encode(info));
+    }
     if scopes.iter().any(|sc| sc.eq_ignore_ascii_case("offline_access")) {
         let rt = format!("1.AR{}", random(120));
         s.refresh.insert(

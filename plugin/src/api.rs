@@ -7,6 +7,7 @@ use crate::error::{envelope, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::input::decode;
 use crate::settings::Platform;
+use crate::wire::traced;
 use crate::{authorize, classify, describe, device, graph, token};
 
 /// Runs `export` on `input`; the answer is always an interface v1 envelope.
@@ -32,18 +33,30 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         Export::ValidateSettings => {
             envelope(decode(input).and_then(|i| crate::settings::validate_export(&i, platform)))
         }
-        Export::ListScopes => envelope(decode(input).and_then(|i| graph::list_scopes(&i, platform, http))),
+        Export::ListScopes => envelope(decode(input).and_then(|i: graph::ListScopesInput| {
+            traced(http, i.client_request_id.as_deref(), |http| graph::list_scopes(&i, platform, http))
+        })),
         Export::AuthorizeUrl => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
         Export::AdminConsentUrl => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),
-        Export::ExchangeCode => envelope(decode(input).and_then(|i| token::exchange_code(&i, platform, http))),
-        Export::RefreshToken => envelope(decode(input).and_then(|i| token::refresh_token(&i, platform, http))),
-        Export::ClientCredentials => {
-            envelope(decode(input).and_then(|i| token::client_credentials(&i, platform, http)))
-        }
-        Export::TestConnection => envelope(decode(input).and_then(|i| graph::test_connection(&i, platform, http))),
+        Export::ExchangeCode => envelope(decode(input).and_then(|i: token::ExchangeInput| {
+            traced(http, i.client_request_id.as_deref(), |http| token::exchange_code(&i, platform, http))
+        })),
+        Export::RefreshToken => envelope(decode(input).and_then(|i: token::RefreshInput| {
+            traced(http, i.client_request_id.as_deref(), |http| token::refresh_token(&i, platform, http))
+        })),
+        Export::ClientCredentials => envelope(decode(input).and_then(|i: token::ClientCredentialsInput| {
+            traced(http, i.client_request_id.as_deref(), |http| token::client_credentials(&i, platform, http))
+        })),
+        Export::TestConnection => envelope(decode(input).and_then(|i: graph::TestInput| {
+            traced(http, i.client_request_id.as_deref(), |http| graph::test_connection(&i, platform, http))
+        })),
         Export::ClassifyError => envelope(decode(input).and_then(|i| classify::classify_export(&i))),
-        Export::DeviceCodeStart => envelope(decode(input).and_then(|i| device::start(&i, platform, http))),
-        Export::DeviceCodePoll => envelope(decode(input).and_then(|i| device::poll(&i, platform, http))),
+        Export::DeviceCodeStart => envelope(decode(input).and_then(|i: device::StartInput| {
+            traced(http, i.client_request_id.as_deref(), |http| device::start(&i, platform, http))
+        })),
+        Export::DeviceCodePoll => envelope(decode(input).and_then(|i: device::PollInput| {
+            traced(http, i.client_request_id.as_deref(), |http| device::poll(&i, platform, http))
+        })),
     }
 }
 

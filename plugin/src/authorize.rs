@@ -71,18 +71,6 @@ pub fn check_opaque(field: &str, value: &str) -> CResult<()> {
     Ok(())
 }
 
-fn check_claims(claims: &str) -> CResult<()> {
-    let ok = claims.len() <= 8192 && serde_json::from_str::<serde_json::Value>(claims).is_ok_and(|v| v.is_object());
-    if ok {
-        Ok(())
-    } else {
-        Err(ConnectorError::invalid(
-            "claims",
-            "claims must be a JSON object (the decoded claims challenge), at most 8 KiB.",
-        ))
-    }
-}
-
 /// Builds the authorize URL.
 pub fn authorize_url(input: &AuthorizeInput, platform: &Platform) -> CResult<AuthorizeOutput> {
     let settings = Settings::validate(&input.settings, platform)?;
@@ -98,9 +86,7 @@ pub fn authorize_url(input: &AuthorizeInput, platform: &Platform) -> CResult<Aut
     if let Some(n) = &input.nonce {
         check_opaque("nonce", n)?;
     }
-    if let Some(c) = &input.claims {
-        check_claims(c)?;
-    }
+    let claims = crate::cae::claims("claims", settings.cae, input.claims.as_deref())?;
     let challenge = pkce::challenge(&input.code_verifier);
     let scope = settings.scopes.delegated_request();
     let mut params: Vec<(&str, &str)> = vec![
@@ -116,6 +102,8 @@ pub fn authorize_url(input: &AuthorizeInput, platform: &Platform) -> CResult<Aut
     if let Some(n) = &input.nonce {
         params.push(("nonce", n));
     }
+    // The home account id (`uid.utid`) in the token answer, as MSAL asks.
+    params.push(("client_info", "1"));
     params.push(("prompt", settings.prompt));
     if let Some(h) = &settings.login_hint {
         params.push(("login_hint", h));
@@ -123,7 +111,7 @@ pub fn authorize_url(input: &AuthorizeInput, platform: &Platform) -> CResult<Aut
     if let Some(h) = &settings.domain_hint {
         params.push(("domain_hint", h));
     }
-    if let Some(c) = &input.claims {
+    if let Some(c) = &claims {
         params.push(("claims", c));
     }
     let url = format!("{}?{}", settings.endpoints.authorize(&settings.tenant), encode::pairs(params));
@@ -201,7 +189,7 @@ mod tests {
         let out = authorize_url(&input(raw("global", "common")), &platform()).unwrap();
         assert_eq!(
             out.url,
-            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=6731de76-14a6-49ae-97bc-6eba6914391e&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%2Fmyapp%2F&response_mode=query&scope=https%3A%2F%2Fgraph.microsoft.com%2Fmail.read%20openid%20profile%20offline_access&state=12345abcdefghijk&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&nonce=678910abcdefghij&prompt=select_account"
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=6731de76-14a6-49ae-97bc-6eba6914391e&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%2Fmyapp%2F&response_mode=query&scope=https%3A%2F%2Fgraph.microsoft.com%2Fmail.read%20openid%20profile%20offline_access&state=12345abcdefghijk&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&nonce=678910abcdefghij&client_info=1&prompt=select_account&claims=%7B%22access_token%22%3A%20%7B%22xms_cc%22%3A%20%7B%22values%22%3A%20%5B%22cp1%22%5D%7D%7D%7D"
         );
     }
 
@@ -215,7 +203,7 @@ mod tests {
         let out = authorize_url(&input(r), &platform()).unwrap();
         assert_eq!(
             out.url,
-            "https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/oauth2/v2.0/authorize?client_id=6731de76-14a6-49ae-97bc-6eba6914391e&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%2Fmyapp%2F&response_mode=query&scope=User.Read%20openid%20profile%20offline_access&state=12345abcdefghijk&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&nonce=678910abcdefghij&prompt=consent&login_hint=ada%40contoso.cn&domain_hint=contoso.cn"
+            "https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/oauth2/v2.0/authorize?client_id=6731de76-14a6-49ae-97bc-6eba6914391e&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%2Fmyapp%2F&response_mode=query&scope=User.Read%20openid%20profile%20offline_access&state=12345abcdefghijk&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&nonce=678910abcdefghij&client_info=1&prompt=consent&login_hint=ada%40contoso.cn&domain_hint=contoso.cn&claims=%7B%22access_token%22%3A%20%7B%22xms_cc%22%3A%20%7B%22values%22%3A%20%5B%22cp1%22%5D%7D%7D%7D"
         );
         let us = authorize_url(&input(raw("usgov", "organizations")), &platform()).unwrap();
         assert!(us.url.starts_with("https://login.microsoftonline.us/organizations/oauth2/v2.0/authorize?"));

@@ -104,6 +104,11 @@ fn settings() -> Vec<Setting> {
             default: Some("off".into()),
             ..s("workload_identity", "Workload identity", SettingKind::Select, false, "In place of a client secret or certificate: your app trusts the platform's workload identity (for example its Kubernetes service account) through a federated credential; the platform presents its current token on each request.", true)
         },
+        Setting {
+            options: opts(&[("on", "On"), ("off", "Off")]),
+            default: Some("on".into()),
+            ..s("continuous_access_evaluation", "Continuous Access Evaluation", SettingKind::Select, false, "Declare that the connection handles claims challenges (client capability cp1): Microsoft then issues tokens that stop working the moment an account is disabled or a Conditional Access policy changes, and the platform asks for a new token or a new sign-in with the claims Microsoft requires. Turn off when the flows that use this connection's tokens cannot hand Microsoft's claims challenges back to the platform.", true)
+        },
         Setting { options: opts(&prompts), default: Some("select_account".into()), ..s("prompt", "Prompt", SettingKind::Select, false, "What Microsoft asks at sign-in: choose an account, consent again, enter credentials again, or nothing (fails if interaction is needed).", true) },
         s("login_hint", "Login hint", SettingKind::Text, false, "The user name to prefill at sign-in.", true),
         s("domain_hint", "Domain hint", SettingKind::Text, false, "The domain whose sign-in page to go to directly, such as contoso.com.", true),

@@ -115,8 +115,10 @@ pub fn start(input: &StartInput, platform: &Platform, http: &mut dyn HttpClient)
     let s = delegated(&input.settings, platform)?;
     check_now(input.now)?;
     let scope = s.scopes.delegated_request();
-    let request =
-        HttpRequest::post_form(endpoint(&s), encode::pairs([("client_id", s.client.id.as_str()), ("scope", &scope)]));
+    let request = crate::wire::identity_platform(HttpRequest::post_form(
+        endpoint(&s),
+        encode::pairs([("client_id", s.client.id.as_str()), ("scope", &scope)]),
+    ));
     match http.send(&request) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(Phase::Token, &t))),
         HttpOutcome::Response(r) if r.is_success() => parse_start(&s, &r.body, input.now),
@@ -132,16 +134,19 @@ fn refusal(mut c: connector_interface::Classification) -> ConnectorError {
     ConnectorError::classified(c)
 }
 
-/// The poll's form body.
+/// The poll's form body (as MSAL's, without its copy of the device code in `code`, a field
+/// of ADFS that Entra does not read).
 pub fn poll_request(s: &Settings, device_code: &Secret) -> HttpRequest {
-    HttpRequest::post_form(
-        s.endpoints.token(&s.tenant),
-        encode::pairs([
-            ("client_id", s.client.id.as_str()),
-            ("grant_type", GRANT_TYPE),
-            ("device_code", device_code.expose()),
-        ]),
-    )
+    let mut fields = vec![
+        ("client_id", s.client.id.as_str()),
+        ("grant_type", GRANT_TYPE),
+        ("device_code", device_code.expose()),
+        ("client_info", "1"),
+    ];
+    if s.cae {
+        fields.push(("claims", crate::cae::CP1));
+    }
+    crate::wire::identity_platform(HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields)))
 }
 
 /// The OAuth `error` of a 4xx answer's body.
@@ -214,8 +219,12 @@ mod tests {
                 r#"{"user_code":"F8RZ7Q6DK","device_code":"DAQABAAEAAAD","verification_uri":"https://microsoft.com/devicelogin","expires_in":"900","interval":5,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code F8RZ7Q6DK to authenticate."}"#,
             )
         };
-        let d =
-            start(&StartInput { settings: settings(), now: 1_700_000_000 }, &Platform::default(), &mut http).unwrap();
+        let d = start(
+            &StartInput { settings: settings(), now: 1_700_000_000, client_request_id: None },
+            &Platform::default(),
+            &mut http,
+        )
+        .unwrap();
         assert_eq!(sent[0].url, "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
         let body = sent[0].body.as_deref().unwrap();
         assert!(body.starts_with("client_id=9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d&scope="), "{body}");
@@ -248,7 +257,12 @@ mod tests {
 
     #[test]
     fn each_poll_answer_is_told_apart() {
-        let input = PollInput { settings: settings(), device_code: Secret::new("DAQABAAEAAAD"), now: 1_700_000_000 };
+        let input = PollInput {
+            settings: settings(),
+            device_code: Secret::new("DAQABAAEAAAD"),
+            now: 1_700_000_000,
+            client_request_id: None,
+        };
         type Check = fn(&DevicePoll) -> bool;
         let cases: [(&str, Check); 5] = [
             (r#"{"error":"authorization_pending","error_codes":[70016]}"#, |p| *p == DevicePoll::Pending),
@@ -269,7 +283,7 @@ mod tests {
             assert!(ok(&p), "{body}: {p:?}");
             assert_eq!(
                 sent[0],
-                "client_id=9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=DAQABAAEAAAD"
+                "client_id=9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=DAQABAAEAAAD&client_info=1&claims=%7B%22access_token%22%3A%20%7B%22xms_cc%22%3A%20%7B%22values%22%3A%20%5B%22cp1%22%5D%7D%7D%7D"
             );
         }
         // An app that is not a public client: the remedy says which switch to turn on.

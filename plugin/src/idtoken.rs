@@ -77,6 +77,7 @@ pub fn validate(token: &Secret, s: &Settings, expect: &Expect) -> CResult<Identi
         username: str_claim(&c, "preferred_username").map(clip),
         display_name: str_claim(&c, "name").map(clip),
         app_id: None,
+        home_account_id: None,
     })
 }
 
@@ -89,5 +90,6 @@ pub fn app_identity(access_token: &Secret) -> Option<Identity> {
         username: None,
         display_name: str_claim(&c, "app_displayname").map(clip),
         app_id: str_claim(&c, "appid").or(str_claim(&c, "azp")).map(clip),
+        home_account_id: None,
     })
 }

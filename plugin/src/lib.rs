@@ -7,6 +7,7 @@
 pub mod api;
 pub mod assertion;
 pub mod authorize;
+pub mod cae;
 pub mod catalog;
 pub mod classify;
 pub mod cloud;
@@ -26,6 +27,7 @@ pub mod scopes;
 pub mod secret;
 pub mod settings;
 pub mod token;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod exports;

@@ -28,6 +28,8 @@ pub struct RawSettings {
     /// `platform`: the connection's own app trusts the platform's workload identity through a
     /// federated credential, in place of a secret or certificate; `off` (default) otherwise.
     pub workload_identity: Option<String>,
+    /// `on` (default): declare the client capability `cp1` (Continuous Access Evaluation).
+    pub continuous_access_evaluation: Option<String>,
     pub prompt: Option<String>,
     pub login_hint: Option<String>,
     pub domain_hint: Option<String>,
@@ -59,6 +61,8 @@ struct RawSettingsDef {
     pub certificate_chain: Option<String>,
     #[serde(default)]
     pub workload_identity: Option<String>,
+    #[serde(default)]
+    pub continuous_access_evaluation: Option<String>,
     #[serde(default)]
     pub prompt: Option<String>,
     #[serde(default)]
@@ -138,6 +142,9 @@ pub struct Settings {
     pub prompt: &'static str,
     pub login_hint: Option<String>,
     pub domain_hint: Option<String>,
+    /// Declare the client capability `cp1`: Microsoft issues CAE tokens and sends claims
+    /// challenges, which the platform carries into the next token request or sign-in.
+    pub cae: bool,
     pub endpoints: Endpoints,
 }
 
@@ -222,6 +229,17 @@ impl Settings {
             }
         }
 
+        let cae = match non_empty(&raw.continuous_access_evaluation).unwrap_or("on") {
+            "on" => true,
+            "off" => false,
+            _ => {
+                return Err(ConnectorError::invalid(
+                    "settings.continuous_access_evaluation",
+                    "Choose on (declare Continuous Access Evaluation) or off.",
+                ))
+            }
+        };
+
         let endpoints =
             Endpoints::for_cloud(cloud, platform.login_base_url.as_deref(), platform.graph_base_url.as_deref());
         Ok(Settings {
@@ -234,6 +252,7 @@ impl Settings {
             prompt,
             login_hint,
             domain_hint,
+            cae,
             endpoints,
         })
     }
@@ -463,6 +482,7 @@ mod tests {
         assert_eq!(s.cloud.id, "global");
         assert_eq!(s.grant, Grant::AuthorizationCode);
         assert_eq!(s.prompt, "select_account");
+        assert!(s.cae, "Continuous Access Evaluation is declared by default");
         assert!(!s.client.own_app);
         assert_eq!(s.endpoints.login_base, "https://login.microsoftonline.com");
     }
@@ -478,6 +498,10 @@ mod tests {
         assert_eq!(field(RawSettings { client_id: Some("my-app".into()), ..raw() }), "settings.client_id");
         assert_eq!(field(RawSettings { grant: Some("password".into()), ..raw() }), "settings.grant");
         assert_eq!(field(RawSettings { prompt: Some("always".into()), ..raw() }), "settings.prompt");
+        assert_eq!(
+            field(RawSettings { continuous_access_evaluation: Some("yes".into()), ..raw() }),
+            "settings.continuous_access_evaluation"
+        );
         assert_eq!(
             field(RawSettings { grant: Some("client_credentials".into()), tenant: Some("common".into()), ..raw() }),
             "settings.tenant"

@@ -21,6 +21,7 @@ use crate::pkce;
 use crate::scopes::split_granted;
 use crate::secret::Secret;
 use crate::settings::{Grant, Platform, RawSettings, Settings};
+use crate::wire;
 
 /// Unix seconds between 2001 and 2514: anything else is not a clock reading.
 pub fn check_now(now: i64) -> CResult<()> {
@@ -93,16 +94,34 @@ pub fn client_auth(
     })
 }
 
+/// A token request: the grant's own fields, then what every token request carries as MSAL
+/// sends it (`client_info=1`, the `claims` with the client's capabilities, the credential) and
+/// its headers (`wire::identity_platform`).
+fn token_request<'a>(
+    s: &Settings,
+    mut fields: Vec<(&'a str, &'a str)>,
+    claims: Option<&'a str>,
+    auth: &'a ClientAuth,
+) -> HttpRequest {
+    fields.push(("client_info", "1"));
+    if let Some(c) = claims {
+        fields.push(("claims", c));
+    }
+    auth.push(&mut fields);
+    wire::identity_platform(HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields)))
+}
+
 /// The form body of the token request (fields in the documented order).
 pub fn code_request(
     s: &Settings,
     redirect_uri: &str,
     code: &Secret,
     verifier: &Secret,
+    claims: Option<&str>,
     auth: &ClientAuth,
 ) -> HttpRequest {
     let scope = s.scopes.delegated_request();
-    let mut fields: Vec<(&str, &str)> = vec![
+    let fields: Vec<(&str, &str)> = vec![
         ("client_id", &s.client.id),
         ("grant_type", "authorization_code"),
         ("scope", &scope),
@@ -110,28 +129,35 @@ pub fn code_request(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier.expose()),
     ];
-    auth.push(&mut fields);
-    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+    token_request(s, fields, claims, auth)
 }
 
-pub fn refresh_request(s: &Settings, refresh_token: &Secret, auth: &ClientAuth) -> HttpRequest {
+pub fn refresh_request(s: &Settings, refresh_token: &Secret, claims: Option<&str>, auth: &ClientAuth) -> HttpRequest {
     let scope = s.scopes.delegated_request();
-    let mut fields: Vec<(&str, &str)> = vec![
+    let fields: Vec<(&str, &str)> = vec![
         ("client_id", &s.client.id),
         ("grant_type", "refresh_token"),
         ("scope", &scope),
         ("refresh_token", refresh_token.expose()),
     ];
-    auth.push(&mut fields);
-    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+    token_request(s, fields, claims, auth)
 }
 
-pub fn client_credentials_request(s: &Settings, auth: &ClientAuth) -> HttpRequest {
+pub fn client_credentials_request(s: &Settings, claims: Option<&str>, auth: &ClientAuth) -> HttpRequest {
     let scope = s.scopes.app_request();
-    let mut fields: Vec<(&str, &str)> =
+    let fields: Vec<(&str, &str)> =
         vec![("client_id", &s.client.id), ("grant_type", "client_credentials"), ("scope", &scope)];
-    auth.push(&mut fields);
-    HttpRequest::post_form(s.endpoints.token(&s.tenant), encode::pairs(fields))
+    token_request(s, fields, claims, auth)
+}
+
+/// `uid.utid` from a token answer's `client_info` (base64url JSON `{"uid", "utid"}`).
+fn home_account_id(client_info: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(client_info.trim_end_matches('=')).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let part =
+        |k: &str| v.get(k).and_then(Value::as_str).filter(|p| !p.is_empty() && p.len() <= 64 && !p.contains('.'));
+    Some(format!("{}.{}", part("uid")?, part("utid")?))
 }
 
 /// What a successful token answer holds.
@@ -149,6 +175,8 @@ struct TokenResponse {
     refresh_token: Option<Secret>,
     #[serde(default)]
     id_token: Option<Secret>,
+    #[serde(default)]
+    client_info: Option<String>,
 }
 
 fn invalid_response(why: &str) -> ConnectorError {
@@ -186,11 +214,14 @@ pub fn parse_token_response(s: &Settings, body: &str, grant: TokenGrant, expect:
             requested.split(' ').map(str::to_string).collect()
         }
     };
-    let identity = match &r.id_token {
+    let mut identity = match &r.id_token {
         Some(t) => Some(idtoken::validate(t, s, expect)?),
         None if grant == TokenGrant::ClientCredentials => idtoken::app_identity(&access_token),
         None => None,
     };
+    if let (Some(i), Some(info)) = (identity.as_mut(), r.client_info.as_deref()) {
+        i.home_account_id = home_account_id(info);
+    }
     let rotated = r.refresh_token.as_ref().is_some_and(|t| !t.is_empty());
     if grant == TokenGrant::RefreshToken && !rotated {
         notes.push("Microsoft did not return a new refresh token; keep the current one.".to_string());
@@ -284,8 +315,9 @@ pub fn exchange_code(input: &ExchangeInput, platform: &Platform, http: &mut dyn 
         crate::authorize::check_opaque("nonce", n)?;
     }
     check_now(input.now)?;
+    let claims = crate::cae::claims("claims", s.cae, input.claims.as_deref())?;
     let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
-    let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier, &auth);
+    let request = code_request(&s, &input.redirect_uri, &input.code, &input.code_verifier, claims.as_deref(), &auth);
     let expect = Expect { nonce: input.nonce.as_deref(), now: input.now };
     run(http, &s, request, Phase::Token, TokenGrant::AuthorizationCode, &expect, Some(&input.redirect_uri))
 }
@@ -293,6 +325,7 @@ pub fn exchange_code(input: &ExchangeInput, platform: &Platform, http: &mut dyn 
 pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn HttpClient) -> CResult<TokenSet> {
     let s = Settings::validate(&input.settings, platform)?;
     check_now(input.now)?;
+    let claims = crate::cae::claims("claims", s.cae, input.claims.as_deref())?;
     if s.grant == Grant::ClientCredentials {
         // App-only connections have no refresh token: they get a new token instead.
         let expect = Expect { nonce: None, now: input.now };
@@ -300,7 +333,7 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
         return run(
             http,
             &s,
-            client_credentials_request(&s, &auth),
+            client_credentials_request(&s, claims.as_deref(), &auth),
             Phase::Refresh,
             TokenGrant::ClientCredentials,
             &expect,
@@ -316,7 +349,8 @@ pub fn refresh_token(input: &RefreshInput, platform: &Platform, http: &mut dyn H
     check_secret_len("refresh_token", rt, 16 * 1024)?;
     let expect = Expect { nonce: None, now: input.now };
     let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
-    run(http, &s, refresh_request(&s, rt, &auth), Phase::Refresh, TokenGrant::RefreshToken, &expect, None)
+    let request = refresh_request(&s, rt, claims.as_deref(), &auth);
+    run(http, &s, request, Phase::Refresh, TokenGrant::RefreshToken, &expect, None)
 }
 
 pub fn client_credentials(
@@ -329,10 +363,15 @@ pub fn client_credentials(
         return Err(ConnectorError::invalid("settings.grant", "Set grant to client_credentials for app-only access."));
     }
     check_now(input.now)?;
+    let claims = crate::cae::claims("claims", s.cae, input.claims.as_deref())?;
     let expect = Expect { nonce: None, now: input.now };
     let auth = client_auth(&s, input.now, input.assertion_id.as_deref(), http)?;
-    run(http, &s, client_credentials_request(&s, &auth), Phase::Token, TokenGrant::ClientCredentials, &expect, None)
+    let request = client_credentials_request(&s, claims.as_deref(), &auth);
+    run(http, &s, request, Phase::Token, TokenGrant::ClientCredentials, &expect, None)
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod parity;

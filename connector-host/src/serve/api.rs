@@ -67,6 +67,10 @@ pub struct ConnectionView {
     /// What needs doing before it breaks (a certificate that ends within 30 days).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The claims a provider's claims challenge asked for (decoded JSON), until a token set is
+    /// issued with them: the next refresh or sign-in carries them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_challenge: Option<String>,
 }
 
 /// A certificate as the Entra admin center lists it.
@@ -114,6 +118,7 @@ impl From<&Record> for ConnectionView {
             identity: r.identity.as_ref().and_then(|i| serde_json::to_value(i).ok()),
             expires_at: r.expires_at,
             token_sets: r.generation,
+            claims_challenge: r.secrets.claims.clone(),
             last_error: r.last_error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
             certificates: Vec::new(),
             warnings: Vec::new(),
@@ -245,6 +250,38 @@ pub async fn token(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> 
     }))
 }
 
+/// What a flow hands back when the provider refused the connection's token with a claims
+/// challenge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsChallenge {
+    /// The `WWW-Authenticate` header of the provider's 401, as received.
+    pub www_authenticate: String,
+}
+
+/// A token that meets a claims challenge (learn.microsoft.com/entra/identity-platform/claims-challenge):
+/// the platform keeps the claims with the connection and refreshes with them. When the refresh
+/// token is not enough (the session was revoked) the answer is 409 and the connection needs a
+/// sign-in, which carries the claims.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/claims-challenge", tag = "connections",
+    params(("name" = String, Path)), request_body = ClaimsChallenge,
+    responses((status = 200, description = "A fresh access token that meets the claims", body = TokenAnswer),
+        (status = 400, body = super::errors::ErrorBody), (status = 409, body = super::errors::ErrorBody),
+        (status = 502, body = super::errors::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn claims_challenge(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Json(challenge): Json<ClaimsChallenge>,
+) -> ApiResult<Json<TokenAnswer>> {
+    let (token, expires_at) = blocking(&s, move |p| p.claims_challenge(&name, &challenge.www_authenticate)).await?;
+    Ok(Json(TokenAnswer {
+        access_token: connector_interface::Secret::new(token),
+        token_type: "Bearer".into(),
+        expires_at,
+    }))
+}
+
 #[utoipa::path(post, path = "/api/v1/classify", tag = "classify",
     request_body(content = Object, description = "classify_error's input (interface v1)"),
     responses((status = 200, description = "The connector's classification", body = Object),
@@ -317,6 +354,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections/{name}/test", post(test))
         .route("/connections/{name}/refresh", post(refresh))
         .route("/connections/{name}/token", post(token))
+        .route("/connections/{name}/claims-challenge", post(claims_challenge))
         .route("/classify", post(classify))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key));
     let mut app = Router::new()

@@ -3,14 +3,16 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api::{self, AuthorizationStarted, ConnectionView, CreateConnection, TestAnswer, TokenAnswer};
+use super::api::{
+    self, AuthorizationStarted, ClaimsChallenge, ConnectionView, CreateConnection, TestAnswer, TokenAnswer,
+};
 use super::errors::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "connector-host platform API", description = "Connections to Microsoft Entra ID (interface v1 connectors): create, sign in, test, refresh, and fresh access tokens for flows."),
-    paths(api::list, api::create, api::show, api::delete, api::authorize, api::admin_consent, api::test, api::refresh, api::token, api::classify),
-    components(schemas(ConnectionView, CreateConnection, AuthorizationStarted, TestAnswer, TokenAnswer, ErrorBody, ErrorDetail)),
+    paths(api::list, api::create, api::show, api::delete, api::authorize, api::admin_consent, api::test, api::refresh, api::token, api::claims_challenge, api::classify),
+    components(schemas(ConnectionView, CreateConnection, AuthorizationStarted, TestAnswer, TokenAnswer, ClaimsChallenge, ErrorBody, ErrorDetail)),
     modifiers(&BearerKey),
 )]
 pub struct ApiDoc;

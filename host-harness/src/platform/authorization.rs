@@ -99,7 +99,7 @@ impl Platform {
             state: state.clone(),
             code_verifier: verifier.clone(),
             nonce: Some(nonce.clone()),
-            claims: None,
+            claims: r.secrets.claims.clone(),
         })??;
         let secrets = PendingSecrets { code_verifier: Some(verifier), nonce: Some(nonce), purpose: Purpose::SignIn };
         self.keep_pending(name, &state, secrets)?;
@@ -166,6 +166,8 @@ impl Platform {
             nonce: pending.secrets.nonce,
             now: self.now(),
             assertion_id: Some(super::credentials::assertion_id()),
+            client_request_id: Some(super::credentials::request_id(&pending.name, "exchange_code")),
+            claims: r.secrets.claims.clone(),
         })??;
         let read = r.generation;
         self.apply_tokens(&mut r, tokens, true);
@@ -199,23 +201,40 @@ impl Platform {
         })
     }
 
-    /// Tests the connection (the connector's ping) with a fresh token.
+    /// Tests the connection (the connector's ping) with a fresh token. A claims challenge is
+    /// answered as a flow's would be ([`Platform::claims_challenge`]) and the test made once more.
     pub fn test(&self, name: &str) -> Result<Connected, PlatformError> {
+        match self.test_once(name)? {
+            Err(e) if e.classification().is_some_and(|c| c.claims.is_some()) => {
+                let claims = e.classification().and_then(|c| c.claims.clone()).unwrap_or_default();
+                self.answer_claims(name, &claims)?;
+                self.test_once(name)?.map_err(|e| self.failed(name, e))
+            }
+            result => result.map_err(|e| self.failed(name, e)),
+        }
+    }
+
+    fn failed(&self, name: &str, e: ConnectorError) -> PlatformError {
+        match self.mark_failure(name, &e) {
+            Ok(()) => e.into(),
+            Err(store) => store,
+        }
+    }
+
+    fn test_once(&self, name: &str) -> Result<Result<Connected, ConnectorError>, PlatformError> {
         let token = self.access_token(name)?;
         let r = self.store.get(name)?;
         let (settings, keys) = self.for_connector(&r)?;
-        match self
-            .host
-            .v1_with(&keys)
-            .test_connection(&TestConnectionInput { settings, access_token: Secret::new(token) })?
-        {
-            Ok(t) => {
-                Ok(Connected { name: name.to_string(), summary: t.summary.clone(), test: Some(t), test_error: None })
-            }
-            Err(e) => {
-                self.mark_failure(name, &e)?;
-                Err(e.into())
-            }
-        }
+        let input = TestConnectionInput {
+            settings,
+            access_token: Secret::new(token),
+            client_request_id: Some(super::credentials::request_id(name, "test_connection")),
+        };
+        Ok(self.host.v1_with(&keys).test_connection(&input)?.map(|t| Connected {
+            name: name.to_string(),
+            summary: t.summary.clone(),
+            test: Some(t),
+            test_error: None,
+        }))
     }
 }

@@ -26,6 +26,14 @@ pub fn assertion_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A fresh GUID for the requests of one call of a connection's network export, logged with the
+/// connection's name so that the platform's log and the provider's sign-in logs can be joined.
+pub fn request_id(connection: &str, export: &str) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    tracing::info!(connection = %connection, export, client_request_id = %id, "request to the provider");
+    id
+}
+
 fn text<'a>(settings: &'a Settings, key: &str) -> Option<&'a str> {
     settings.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }

@@ -71,8 +71,9 @@ impl Platform {
             return Err(DeviceError::AppOnly(name.to_string()).into());
         }
         let (settings, keys) = self.for_connector(&r)?;
-        let code =
-            self.host.v1_with(&keys).device_code_start(&DeviceCodeStartInput { settings, now: self.now() })??;
+        let client_request_id = Some(super::credentials::request_id(name, "device_code_start"));
+        let input = DeviceCodeStartInput { settings, now: self.now(), client_request_id };
+        let code = self.host.v1_with(&keys).device_code_start(&input)??;
         tracing::info!(connection = %name, expires_in = code.expires_in, "device code sign-in started");
         Ok(code)
     }
@@ -104,6 +105,7 @@ impl Platform {
                 settings: settings.clone(),
                 device_code: code.device_code.clone(),
                 now: self.now(),
+                client_request_id: Some(super::credentials::request_id(name, "device_code_poll")),
             })??;
             match answer {
                 DevicePoll::Pending => {}

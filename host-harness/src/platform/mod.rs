@@ -18,6 +18,7 @@ mod api;
 mod api_keys;
 mod authorization;
 pub mod callback;
+mod claims;
 pub mod clock;
 pub mod credentials;
 pub mod crypto;

@@ -53,6 +53,11 @@ pub struct Secrets {
     /// Settings the connector marks as secret (a client secret).
     #[serde(default)]
     pub settings: Settings,
+    /// The claims a provider's claims challenge asked for (decoded JSON), carried into the next
+    /// token request and sign-in until a token set is issued with them. Kept here, not in a
+    /// column, so that it changes in the same sealed write as the tokens it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {

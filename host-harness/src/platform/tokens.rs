@@ -40,6 +40,8 @@ impl Platform {
         r.status = Status::Connected;
         r.remedy = None;
         r.last_error = None;
+        // The token set was asked for with the claims a challenge named: they are met.
+        r.secrets.claims = None;
         r.generation += 1;
         r.updated_at = now;
         r.keepalive = Keepalive { next_at: Some(now + KEEPALIVE_AFTER_SECS), ..Keepalive::default() };
@@ -72,7 +74,7 @@ impl Platform {
         out
     }
 
-    fn usable(r: &Record) -> Result<(), PlatformError> {
+    pub(super) fn usable(r: &Record) -> Result<(), PlatformError> {
         let status = match r.status {
             Status::Connected => return Ok(()),
             Status::PendingAuthorization => "is waiting for sign-in",
@@ -180,12 +182,28 @@ impl Platform {
         let (settings, keys) = self.for_connector(r)?;
         let now = self.now();
         let assertion_id = Some(super::credentials::assertion_id());
+        let claims = r.secrets.claims.clone();
         let connector = self.host.v1_with(&keys);
         Ok(if Self::is_app_only(r) {
-            connector.client_credentials(&ClientCredentialsInput { settings, now, assertion_id })?
+            let client_request_id = Some(super::credentials::request_id(&r.name, "client_credentials"));
+            connector.client_credentials(&ClientCredentialsInput {
+                settings,
+                now,
+                assertion_id,
+                client_request_id,
+                claims,
+            })?
         } else {
             let refresh_token = r.secrets.refresh_token.clone().map(Secret::new);
-            connector.refresh_token(&RefreshTokenInput { settings, refresh_token, now, assertion_id })?
+            let client_request_id = Some(super::credentials::request_id(&r.name, "refresh_token"));
+            connector.refresh_token(&RefreshTokenInput {
+                settings,
+                refresh_token,
+                now,
+                assertion_id,
+                client_request_id,
+                claims,
+            })?
         })
     }
 

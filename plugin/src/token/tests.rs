@@ -49,6 +49,10 @@ fn fake(status: u16, body: String, seen: &mut Vec<HttpRequest>) -> impl FnMut(&H
     }
 }
 
+/// `claims` declaring the client capability cp1, form-encoded.
+const CP1_FORM: &str =
+    "claims=%7B%22access_token%22%3A%20%7B%22xms_cc%22%3A%20%7B%22values%22%3A%20%5B%22cp1%22%5D%7D%7D%7D";
+
 fn exchange(cloud: &str, secret: Option<&str>, status: u16, body: String) -> (CResult<TokenSet>, Vec<HttpRequest>) {
     let mut seen = Vec::new();
     let input = ExchangeInput {
@@ -59,6 +63,8 @@ fn exchange(cloud: &str, secret: Option<&str>, status: u16, body: String) -> (CR
         nonce: Some("nonce-value-123456".into()),
         now: NOW,
         assertion_id: None,
+        client_request_id: None,
+        claims: None,
     };
     let r = exchange_code(&input, &platform(secret), &mut fake(status, body, &mut seen));
     (r, seen)
@@ -80,7 +86,7 @@ fn code_exchange_request_per_cloud() {
         assert_eq!(seen[0].headers["content-type"], "application/x-www-form-urlencoded");
         assert_eq!(
             seen[0].body.as_deref().unwrap(),
-            format!("client_id={CLIENT}&grant_type=authorization_code&scope=User.Read%20Group.Read.All%20openid%20profile%20offline_access&code=M.C507_SN1.2.U.code&redirect_uri=https%3A%2F%2Fplatform.example.com%2Fcb&code_verifier={VERIFIER}&client_secret=s3cr3t~value")
+            format!("client_id={CLIENT}&grant_type=authorization_code&scope=User.Read%20Group.Read.All%20openid%20profile%20offline_access&code=M.C507_SN1.2.U.code&redirect_uri=https%3A%2F%2Fplatform.example.com%2Fcb&code_verifier={VERIFIER}&client_info=1&{CP1_FORM}&client_secret=s3cr3t~value")
         );
         assert_eq!(t.expires_at, NOW + 4871);
         assert_eq!(t.scopes, vec!["User.Read", "Group.Read.All", "profile", "openid"]);
@@ -108,9 +114,11 @@ fn refresh_request_and_rotation() {
         refresh_token: Some(Secret::new("rt-old")),
         now: NOW,
         assertion_id: None,
+        client_request_id: None,
+        claims: None,
     };
     let t = refresh_token(&input, &platform(Some("sec")), &mut fake(200, ok_body(None), &mut seen)).unwrap();
-    assert_eq!(seen[0].body.as_deref().unwrap(), format!("client_id={CLIENT}&grant_type=refresh_token&scope=User.Read%20Group.Read.All%20openid%20profile%20offline_access&refresh_token=rt-old&client_secret=sec"));
+    assert_eq!(seen[0].body.as_deref().unwrap(), format!("client_id={CLIENT}&grant_type=refresh_token&scope=User.Read%20Group.Read.All%20openid%20profile%20offline_access&refresh_token=rt-old&client_info=1&{CP1_FORM}&client_secret=sec"));
     assert!(t.refresh_token_rotated);
     assert_eq!(t.refresh_token.unwrap().expose(), "rt-new");
 
@@ -132,13 +140,13 @@ fn client_credentials_request() {
     s.scopes = vec!["User.Read.All".into()];
     let body = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": jwt(json!({"tid": TID, "roles": ["User.Read.All"], "appid": CLIENT}))}).to_string();
     let t = client_credentials(
-        &ClientCredentialsInput { settings: s, now: NOW, assertion_id: None },
+        &ClientCredentialsInput { settings: s, now: NOW, assertion_id: None, client_request_id: None, claims: None },
         &platform(Some("sec")),
         &mut fake(200, body, &mut seen),
     )
     .unwrap();
     assert_eq!(seen[0].url, format!("https://login.microsoftonline.us/{TID}/oauth2/v2.0/token"));
-    assert_eq!(seen[0].body.as_deref().unwrap(), format!("client_id={CLIENT}&grant_type=client_credentials&scope=https%3A%2F%2Fdod-graph.microsoft.us%2F.default&client_secret=sec"));
+    assert_eq!(seen[0].body.as_deref().unwrap(), format!("client_id={CLIENT}&grant_type=client_credentials&scope=https%3A%2F%2Fdod-graph.microsoft.us%2F.default&client_info=1&{CP1_FORM}&client_secret=sec"));
     assert_eq!(t.identity.unwrap().app_id.as_deref(), Some(CLIENT));
     assert!(t.refresh_token.is_none());
 }
@@ -193,6 +201,8 @@ fn an_id_token_for_another_tenant_is_refused_when_the_tenant_is_pinned() {
         nonce: Some("nonce-value-123456".into()),
         now: NOW,
         assertion_id: None,
+        client_request_id: None,
+        claims: None,
     };
     let e = exchange_code(
         &input,
@@ -218,6 +228,8 @@ fn failures_are_classified_without_echoing_secrets() {
         refresh_token: Some(Secret::new("rt-old")),
         now: NOW,
         assertion_id: None,
+        client_request_id: None,
+        claims: None,
     };
     let mut timeout = |_: &HttpRequest| {
         HttpOutcome::TransportError(TransportError { kind: TransportKind::Timeout, message: "slow".into() })
@@ -239,6 +251,8 @@ fn bad_inputs_are_refused_before_any_request() {
         nonce: None,
         now: NOW,
         assertion_id: None,
+        client_request_id: None,
+        claims: None,
     };
     assert_eq!(
         exchange_code(&input, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
@@ -256,10 +270,36 @@ fn bad_inputs_are_refused_before_any_request() {
         exchange_code(&input, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
         Some("code")
     );
-    let r = RefreshInput { settings: raw("global"), refresh_token: None, now: NOW, assertion_id: None };
+    let r = RefreshInput {
+        settings: raw("global"),
+        refresh_token: None,
+        now: NOW,
+        assertion_id: None,
+        client_request_id: None,
+        claims: None,
+    };
     assert_eq!(
         refresh_token(&r, &platform(None), &mut fake(200, String::new(), &mut seen)).unwrap_err().field(),
         Some("refresh_token")
     );
     assert!(seen.is_empty());
+}
+
+#[test]
+fn the_home_account_id_comes_from_client_info() {
+    let info = URL_SAFE_NO_PAD
+        .encode(br#"{"uid":"00000000-0000-0000-66f3-3332eca7ea81","utid":"72f988bf-86f1-41af-91ab-2d7cd011db47"}"#);
+    let mut body: serde_json::Value =
+        serde_json::from_str(&ok_body(Some(id_token("login.microsoftonline.com")))).unwrap();
+    body["client_info"] = json!(info);
+    let (r, _) = exchange("global", Some("s"), 200, body.to_string());
+    assert_eq!(
+        r.unwrap().identity.unwrap().home_account_id.as_deref(),
+        Some("00000000-0000-0000-66f3-3332eca7ea81.72f988bf-86f1-41af-91ab-2d7cd011db47")
+    );
+    for bad in ["!!", "e30", &URL_SAFE_NO_PAD.encode(br#"{"uid":"a.b","utid":"c"}"#)] {
+        body["client_info"] = json!(bad);
+        let (r, _) = exchange("global", Some("s"), 200, body.to_string());
+        assert_eq!(r.unwrap().identity.unwrap().home_account_id, None, "{bad}");
+    }
 }

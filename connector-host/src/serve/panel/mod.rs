@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use super::api::{blocking, ApiResult, ConnectionView};
 use super::errors::ApiError;
 use super::AppState;
+use host_harness::platform::credentials::request_id;
 use host_harness::platform::PanelSession as Session;
 
 const PANEL_JS: &str = include_str!("../../../assets/panel.js");
@@ -185,10 +186,14 @@ struct ScopesQuery {
 /// connector's built-in one; the answer says which.
 async fn scopes(State(s): State<Arc<AppState>>, Query(q): Query<ScopesQuery>) -> ApiResult<Json<Value>> {
     let list = blocking(&s, move |p| {
-        let token = q.name.as_deref().and_then(|n| p.access_token(n).ok());
+        let token = q.name.as_deref().and_then(|n| p.access_token(n).ok().map(|t| (n, t)));
+        // A request id only for the live catalog: the built-in one makes no request and is
+        // remembered by its input.
+        let client_request_id = token.as_ref().map(|(n, _)| request_id(n, "list_scopes"));
         Ok(p.host.v1().list_scopes(&ListScopesInput {
             settings: None,
-            access_token: token.map(connector_interface::Secret::new),
+            access_token: token.map(|(_, t)| connector_interface::Secret::new(t)),
+            client_request_id,
         })??)
     })
     .await?;
