@@ -269,3 +269,41 @@ fn a_certificate_connection_shows_its_thumbprint_and_warns_before_it_ends() {
     assert_eq!((status, v["error"]["field"].as_str()), (422, Some("settings.client_certificate")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("The certificate expired on"), "{v}");
 }
+
+/// A flow whose Graph call got a 401 claims challenge hands the `WWW-Authenticate` header back
+/// and gets a token that meets it; when the refresh token is not enough, the connection needs a
+/// sign-in and keeps the claims for it.
+#[test]
+fn a_flow_hands_back_a_claims_challenge() {
+    use base64::Engine;
+    // The third token request (the second challenge's refresh) is refused: sessions revoked.
+    let s = Server::start(&["--mock-fault", "token nth:3 revoked"]);
+    s.connect("HR");
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(claims);
+    let header = format!(
+        "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{b64}\""
+    );
+    let path = "/api/v1/connections/HR/claims-challenge";
+    let (status, v) = s.api("POST", path, Some(&json!({"www_authenticate": header})));
+    assert_eq!(status, 200, "{v}");
+    assert!(v["access_token"].as_str().unwrap().len() > 20);
+    let (_, c) = s.api("GET", "/api/v1/connections/HR", None);
+    assert_eq!((c["status"].as_str(), c["token_sets"].as_i64()), (Some("connected"), Some(2)), "{c}");
+    assert!(c.get("claims_challenge").is_none(), "met claims are cleared: {c}");
+    // What is not a claims challenge is refused by name.
+    let (status, v) = s.api("POST", path, Some(&json!({"www_authenticate": "Bearer error=\"invalid_token\""})));
+    assert_eq!((status, v["error"]["code"].as_str()), (422, Some("invalid_input")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("insufficient_claims"), "{v}");
+    // The refresh is refused: the connection needs a sign-in, which will carry the claims.
+    let (status, v) = s.api("POST", path, Some(&json!({"www_authenticate": header})));
+    assert_eq!((status, v["error"]["classification"]["action"].as_str()), (502, Some("reauthorize")), "{v}");
+    let support = &v["error"]["classification"]["support"];
+    assert!(support["client-request-id"].as_str().is_some_and(|id| id.len() == 36), "{v}");
+    let (_, c) = s.api("GET", "/api/v1/connections/HR", None);
+    assert_eq!(c["status"], "needs_reauthorization", "{c}");
+    let kept: serde_json::Value = serde_json::from_str(c["claims_challenge"].as_str().unwrap()).unwrap();
+    assert_eq!(kept["access_token"]["nbf"]["value"], "1700000000");
+    let (status, _) = s.api("POST", path, Some(&json!({"www_authenticate": header})));
+    assert_eq!(status, 409);
+}

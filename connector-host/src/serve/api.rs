@@ -261,12 +261,13 @@ pub struct ClaimsChallenge {
 
 /// A token that meets a claims challenge (learn.microsoft.com/entra/identity-platform/claims-challenge):
 /// the platform keeps the claims with the connection and refreshes with them. When the refresh
-/// token is not enough (the session was revoked) the answer is 409 and the connection needs a
-/// sign-in, which carries the claims.
+/// token is not enough (the session was revoked) the answer is the provider's refusal (502, with
+/// its classification) and the connection needs a sign-in, which carries the claims; 409 when it
+/// needed one already.
 #[utoipa::path(post, path = "/api/v1/connections/{name}/claims-challenge", tag = "connections",
     params(("name" = String, Path)), request_body = ClaimsChallenge,
     responses((status = 200, description = "A fresh access token that meets the claims", body = TokenAnswer),
-        (status = 400, body = super::errors::ErrorBody), (status = 409, body = super::errors::ErrorBody),
+        (status = 409, body = super::errors::ErrorBody), (status = 422, body = super::errors::ErrorBody),
         (status = 502, body = super::errors::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn claims_challenge(

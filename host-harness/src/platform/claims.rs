@@ -42,9 +42,11 @@ impl Platform {
     }
 
     /// Keeps `claims` with the connection, then refreshes with them. A refusal that needs a
-    /// sign-in marks the connection so (the claims stay for the sign-in).
+    /// sign-in marks the connection so (the claims stay for the sign-in); a connection that
+    /// needs one already is not refreshed again.
     pub(super) fn answer_claims(&self, name: &str, claims: &str) -> Result<Record, PlatformError> {
         self.change(name, |r| r.secrets.claims = Some(claims.to_string()))?;
+        Self::usable(&self.store.get(name)?)?;
         tracing::info!(connection = %name, "claims challenge: asking for a token set that meets it");
         let r = self.refresh(name)?;
         Self::usable(&r)?;

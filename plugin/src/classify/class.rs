@@ -110,8 +110,8 @@ classes! {
         "Microsoft Entra ID refused the request as malformed.",
         "Check the connection's settings; if they are right, report the error with the trace and correlation IDs below.";
     ClaimsChallenge = "claims_challenge", Reauthorize, false,
-        "Microsoft needs a fresh sign-in to meet a Conditional Access requirement (claims challenge).",
-        "Sign in again; the platform passes the requested claims to the sign-in so the requirement can be met.";
+        "Microsoft needs a token that meets a Conditional Access or Continuous Access Evaluation requirement (claims challenge).",
+        "The platform asks for a new token carrying the claims Microsoft named; when that needs a person, sign in again (Save and authorize): the sign-in carries the claims so the requirement can be met.";
     BlockedHost = "blocked_host", FixConfiguration, false,
         "The connector tried to reach a host its manifest does not allow, and the request was stopped.",
         "Check the connection's cloud setting and the connector manifest's allowed hosts; a redirect to another host is never followed.";

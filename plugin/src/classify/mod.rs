@@ -426,6 +426,11 @@ fn decide(
 }
 
 fn remediation(class: Class, ev: &Evidence, redirect_uri: Option<&str>) -> String {
+    // A code with its own cause has its own remedy (the first code of the table decided).
+    let own = ev.aadsts.iter().find_map(|c| aadsts::lookup(*c)).and_then(|e| e.remedy.filter(|_| e.class == class));
+    if let Some(remedy) = own {
+        return remedy.to_string();
+    }
     match class {
         Class::RedirectUriMismatch => {
             let uri = redirect_uri

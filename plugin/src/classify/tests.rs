@@ -30,6 +30,33 @@ fn redirect(query: &str) -> Classification {
     classify(&ClassifyInput { query: Some(QueryIn::Raw(query.into())), ..input(Phase::Authorize, None, &[], None) })
 }
 
+/// A code whose message names its own cause (a disabled account, a device that is not
+/// compliant, a federated credential's subject) says what to do about that cause: never the
+/// generic remedy of its class. Codes without their own message keep the class's sentences.
+#[test]
+fn every_code_with_its_own_cause_has_its_own_remedy() {
+    let mut remedies = std::collections::BTreeMap::new();
+    for e in aadsts::TABLE {
+        let c = token_error(400, &format!(r#"{{"error":"invalid_grant","error_codes":[{}]}}"#, e.code));
+        match e.message {
+            Some(message) => {
+                assert_eq!(c.message, message, "AADSTS{}", e.code);
+                assert_ne!(c.remediation, e.class.remediation(), "AADSTS{} falls back to its class's remedy", e.code);
+                assert_eq!(Some(c.remediation.as_str()), e.remedy, "AADSTS{}", e.code);
+                assert_ne!(c.remediation, message, "AADSTS{}: the remedy repeats the message", e.code);
+                remedies.entry(c.remediation.clone()).or_insert_with(Vec::new).push(e.code);
+            }
+            None => {
+                assert_eq!(e.remedy, None, "AADSTS{}", e.code);
+                assert_eq!(c.message, e.class.message(), "AADSTS{}", e.code);
+            }
+        }
+    }
+    // Codes share a remedy only where they share a cause.
+    let shared: Vec<_> = remedies.values().filter(|codes| codes.len() > 1).collect();
+    assert_eq!(shared, [&vec![90014, 900144], &vec![50079, 50072], &vec![16000, 16001]], "{shared:?}");
+}
+
 /// Every AADSTS code of the protocol reference has a deliberate class, from `error_codes`
 /// and from the description alone.
 #[test]
