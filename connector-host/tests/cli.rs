@@ -128,6 +128,9 @@ fn demo_tells_the_whole_story_and_exits_0() {
     ] {
         assert!(t.contains(line), "missing {line:?} in\n{t}");
     }
+    // The failure names the platform's request id (a GUID) for a ticket with Microsoft.
+    let id = t.split("Support: client-request-id ").nth(1).and_then(|rest| rest.split(',').next()).unwrap_or("");
+    assert_eq!((id.len(), id.matches('-').count()), (36, 4), "{t}");
 }
 
 #[test]

@@ -281,7 +281,7 @@ async fn field_errors_a_blocked_popup_and_the_role_remedy() {
     let remedy = wait_text(&c, Locator::Css("#failure .remedy"), |t| !t.is_empty()).await;
     assert!(remedy.contains("Global administrator (maximum permissions)"), "{remedy}");
     let support = wait_text(&c, Locator::Css("#failure .support"), |t| !t.is_empty()).await;
-    assert!(support.contains("request"), "support ids to copy: {support}");
+    assert!(support.contains("client-request-id"), "support ids to copy: {support}");
     shot(&c, "role-remedy").await;
 
     // Sign out: the session ends; the panel asks for a link again.

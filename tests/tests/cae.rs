@@ -132,10 +132,17 @@ fn a_challenge_the_refresh_token_can_meet_needs_no_sign_in() {
     let r = s.platform.store.get("HR").unwrap();
     assert_eq!((r.status, r.generation, r.secrets.claims.clone()), (Status::Connected, before + 1, None));
     s.platform.test("HR").unwrap();
+    // A flow step the platform runs itself answers the challenge the same way, and its request
+    // carries the platform's request id.
+    s.mock.challenge_user_tokens(TEST_USER_ID);
+    let me = s.platform.api("HR", "GET", &format!("{}/v1.0/me", s.mock.base_url()), None).unwrap();
+    assert_eq!(me["id"], TEST_USER_ID);
+    assert!(is_guid(&last(&s.mock, Endpoint::Graph).headers["client-request-id"]));
+    assert_eq!(s.platform.store.get("HR").unwrap().generation, before + 2);
     // Something that is not a claims challenge is refused by name, and changes nothing.
     let e = s.platform.claims_challenge("HR", "Bearer error=\"invalid_token\"").unwrap_err();
     assert!(e.to_string().contains("insufficient_claims"), "{e}");
-    assert_eq!(s.platform.store.get("HR").unwrap().generation, before + 1);
+    assert_eq!(s.platform.store.get("HR").unwrap().generation, before + 2);
 }
 
 /// The `WWW-Authenticate` header Graph answers `token` with.

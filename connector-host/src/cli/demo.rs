@@ -104,7 +104,12 @@ fn story(p: &Platform, mock: &MockEntra, listener: &CallbackListener) -> Result<
                 e.action().map(|a| a.as_str()).unwrap_or(""),
                 e.remediation().unwrap_or("")
             );
-            println!("   Support: request-id {}", c.and_then(|c| c.support.request_id.as_deref()).unwrap_or("-"));
+            let support = c.map(|c| &c.support);
+            println!(
+                "   Support: client-request-id {}, request-id {}",
+                support.and_then(|s| s.client_request_id.as_deref()).unwrap_or("-"),
+                support.and_then(|s| s.request_id.as_deref()).unwrap_or("-")
+            );
             expect(e.code(), "insufficient_privileges")?;
             failures += 1;
         }

@@ -17,16 +17,25 @@ use super::Platform;
 impl Platform {
     /// A request to the service with the connection's token, retried as classified. The answer
     /// is the JSON body (`{"status"}` when empty, `{"status", "body"}` when not JSON).
+    ///
+    /// Each attempt carries a fresh `client-request-id` (logged with the connection's name, and
+    /// named in the failure's support ids); a claims challenge is answered once
+    /// ([`Platform::claims_challenge`]'s way) and the request made again with the new token.
     pub fn api(&self, name: &str, method: &str, url: &str, body: Option<&Value>) -> Result<Value, PlatformError> {
         let mut refreshed = false;
+        let mut challenged = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let token = Secret::new(self.access_token(name)?);
+            let id = super::credentials::request_id(name, "api");
             let mut request = HttpRequest {
                 method: method.to_string(),
                 url: url.to_string(),
-                headers: BTreeMap::from([("accept".to_string(), "application/json".to_string())]),
+                headers: BTreeMap::from([
+                    ("accept".to_string(), "application/json".to_string()),
+                    ("client-request-id".to_string(), id.clone()),
+                ]),
                 body: body.map(Value::to_string),
             };
             if request.body.is_some() {
@@ -55,8 +64,13 @@ impl Platform {
                     ..ClassifyErrorInput::new(Phase::Transport)
                 })?,
             };
+            let e = with_request_id(e, &id);
+            let claims = e.classification().and_then(|c| c.claims.clone());
             if let Some(wait) = wait_after(attempt, &e) {
                 std::thread::sleep(wait);
+            } else if let Some(claims) = claims.filter(|_| !challenged) {
+                challenged = true;
+                self.answer_claims(name, &claims)?;
             } else if e.action() == Some(Action::RefreshToken) && !refreshed && attempt < MAX_ATTEMPTS {
                 refreshed = true;
                 self.refresh(name)?;
@@ -65,7 +79,20 @@ impl Platform {
             }
         }
     }
+}
 
+/// The failure with the request's id in its support ids, unless the service named it already.
+fn with_request_id(e: ConnectorError, id: &str) -> ConnectorError {
+    match e {
+        ConnectorError::Classified(mut c) => {
+            c.support.client_request_id.get_or_insert_with(|| id.to_string());
+            ConnectorError::Classified(c)
+        }
+        other => other,
+    }
+}
+
+impl Platform {
     /// The connector's classification of a failure, as the error to act on.
     fn classify(&self, input: ClassifyErrorInput) -> Result<ConnectorError, PlatformError> {
         Ok(ConnectorError::classified(self.host.v1().classify_error(&input)??))

@@ -199,6 +199,11 @@ pub fn connection(r: &Record, warnings: &[String]) -> String {
             i.tenant_id
         )
     });
+    let claims = if r.secrets.claims.is_some() {
+        "<p id=\"claims\">Microsoft asked for a token that meets a Conditional Access or Continuous Access Evaluation requirement (a claims challenge): the next refresh or sign-in carries the claims it named.</p>"
+    } else {
+        ""
+    };
     let failure = r.last_error.as_ref().map(|e| {
         let support = e
             .classification()
@@ -217,7 +222,7 @@ pub fn connection(r: &Record, warnings: &[String]) -> String {
         )
     });
     format!(
-        "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}{warnings}\
+        "<section id=\"connection\" data-name=\"{name}\"><p id=\"status\">{status}</p>{who}{remedy}{warnings}{claims}\
          <p>Requested scopes: <span id=\"requested\">{requested}</span></p><p id=\"signin-result\"></p><div id=\"test-result\"></div></section>{failure}\
          <section id=\"device\" hidden><h2>Sign in with a code</h2><p>On any device, open <a id=\"device-uri\" target=\"_blank\" rel=\"noopener noreferrer\"></a> \
          and enter the code <strong id=\"device-user-code\"></strong></p><p id=\"device-message\"></p><p id=\"device-left\"></p>\
@@ -262,4 +267,36 @@ pub fn callback(ok: bool, name: &str, title: &str, text: &str) -> String {
         x = escape(text),
         b = escape(&back),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use host_harness::platform::{Record, Secrets, Status};
+
+    fn record(claims: Option<&str>) -> Record {
+        Record {
+            name: "HR".into(),
+            settings: serde_json::Map::new(),
+            status: Status::NeedsReauthorization,
+            remedy: None,
+            last_error: None,
+            identity: None,
+            expires_at: None,
+            secrets: Secrets { claims: claims.map(str::to_string), ..Secrets::default() },
+            generation: 1,
+            created_at: 0,
+            updated_at: 0,
+            last_refresh_at: None,
+            keepalive: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_pending_claims_challenge_is_said_and_never_quoted() {
+        let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+        let page = super::connection(&record(Some(claims)), &[]);
+        assert!(page.contains("id=\"claims\"") && page.contains("next refresh or sign-in"), "{page}");
+        assert!(!page.contains("1700000000"));
+        assert!(!super::connection(&record(None), &[]).contains("id=\"claims\""));
+    }
 }
