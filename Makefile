@@ -19,7 +19,7 @@ WASM_FLAGS  := --config 'profile.release.lto=true' --config 'profile.release.opt
                $(foreach c,$(HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3') \
                --config 'target.$(WASM_TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)=/cargo","--remap-path-prefix=$(CURDIR)=/src"]'
 
-.PHONY: packages all setup build wasm host pin demo serve test lint fmt clippy unit bench fuzz clean install install-check
+.PHONY: packages all setup build wasm host pin demo serve test lint fmt clippy unit bench msal-venv fuzz clean install install-check
 
 FUZZ_SECONDS ?= 60
 # One target per export of the interface's table (`connector-host exports`); a test holds
@@ -106,7 +106,15 @@ install-check: build
 # Benchmarks and budgets (not part of `make test`): target/bench-report.json and a table.
 # `build` compiled connector-bench with the whole workspace; `cargo run -p bench` would resolve
 # features for the bench alone and compile the host a second time.
-bench: build
+# MSAL Python for the bench's comparison, in a virtual environment under target/ (skipped, and
+# the row says so, when python3 or the package registry is not there).
+MSAL_VERSION := 1.39.0
+msal-venv:
+	@test -x target/msal-venv/bin/python && target/msal-venv/bin/python -c 'import msal' 2>/dev/null || \
+	  { python3 -m venv target/msal-venv && target/msal-venv/bin/pip install -q msal==$(MSAL_VERSION); } || \
+	  { rm -rf target/msal-venv; echo "msal $(MSAL_VERSION) not installed: the bench does not compare with it"; }
+
+bench: build msal-venv
 	target/release/connector-bench
 
 # libFuzzer on every export of the native core, FUZZ_SECONDS each, growing fuzz/corpus.

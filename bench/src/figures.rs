@@ -32,4 +32,6 @@ pub struct Figures {
     pub flows_8: Flows,
     /// Eight workers on PostgreSQL (a server on the same machine) beside `flows_8` on SQLite.
     pub flows_8_postgres: Flows,
+    /// Starting a sign-in against MSAL Python, or why it was not measured.
+    pub msal: Result<crate::msal::Msal, String>,
 }

@@ -15,6 +15,7 @@ mod figures;
 mod flows;
 mod inputs;
 mod measure;
+mod msal;
 mod report;
 mod rows;
 mod scale;
@@ -93,6 +94,7 @@ fn run() -> i32 {
         flows_1: flows::flows(&mock, 1, 4.0),
         flows_8: flows::flows(&mock, 8, 4.0),
         flows_8_postgres: flows::flows_on_postgres(&mock, 8, 4.0),
+        msal: msal::compare(&host),
     };
     let judged = budgets::judge(&figures);
     let violations: Vec<String> = judged.iter().flat_map(|(_, missed)| missed.clone()).collect();

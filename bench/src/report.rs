@@ -28,6 +28,10 @@ pub fn write(f: &Figures, violations: &[String], path: PathBuf) -> PathBuf {
         "first_call_us": fig(f.cold.first_call),
         "memory": {"linear_after_1": m1, "linear_after_1000": m1000, "linear_after_10000": m10000, "host_peak_rss": f.host_peak_rss},
         "flows_per_s": {"workers_1": flows(f.flows_1), "workers_8": flows(f.flows_8), "workers_8_postgres": flows(f.flows_8_postgres)},
+        "msal": match &f.msal {
+            Ok(m) => json!({"ours_us": m.ours_us, "msal_us": m.msal_us, "msal_version": m.version, "times_faster": (m.speedup() * 100.0).round() / 100.0}),
+            Err(why) => json!({"not_measured": why}),
+        },
         "budget_violations": violations,
     });
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default()).expect("the report is written");
@@ -37,8 +41,8 @@ pub fn write(f: &Figures, violations: &[String], path: PathBuf) -> PathBuf {
 /// The table and the summary lines.
 pub fn print(f: &Figures) {
     println!(
-        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
-        "export", "floor us", "wasm us", "native us", "x floor", "bytes", "moving us", "own us"
+        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "export", "floor us", "wasm us", "native us", "x floor", "bytes", "moving us", "own us", "limit us", "to limit"
     );
     println!("{:<36} {:>9.1} {:>9} {:>9} {:>8}", "floor (noop, all samples)", f.floor.median, "-", "-", "1.00");
     for (label, fl, w, n, bytes, moved, own) in &f.rows {
@@ -47,7 +51,11 @@ pub fn print(f: &Figures) {
         if *bytes == 0 {
             println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2}");
         } else {
-            println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1}");
+            let limit = moved + n;
+            let to = w / limit;
+            println!(
+                "{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1} {limit:>9.1} {to:>8.2}"
+            );
         }
     }
     println!(
@@ -75,6 +83,16 @@ pub fn print(f: &Figures) {
         a.store_commits as f64 / a.flows.max(1) as f64,
         b.store_commits as f64 / b.flows.max(1) as f64
     );
+    match &f.msal {
+        Ok(m) => println!(
+            "starting a sign-in: {:.1} us (state, verifier, nonce, authorize_url) against MSAL Python {}'s initiate_auth_code_flow {:.1} us: {:.2} times faster",
+            m.ours_us,
+            m.version,
+            m.msal_us,
+            m.speedup()
+        ),
+        Err(why) => println!("starting a sign-in against MSAL Python: {why}"),
+    }
     let pg = f.flows_8_postgres;
     println!(
         "flows on PostgreSQL: {:.1}/s with 8 workers ({:.2}x SQLite's), failures {}",

@@ -65,7 +65,12 @@ pub fn with_floor_and_moving(
 pub fn sized_row(m: Measured) -> (Row, Value) {
     let InTurn { floor, moved, wasm } = m.in_turn;
     let own = (wasm.median - moved.median).max(0.0);
+    // What the call would cost if the wasm ran as fast as native code: moving its bytes
+    // through extism, plus the same core's work natively.
+    let limit = moved.median + m.native.median;
     let entry = json!({
+        "limit_us": (limit * 10.0).round() / 10.0,
+        "to_limit": ratio(wasm.median, limit),
         "wasm_us": fig(wasm),
         "native_us": fig(m.native),
         "floor_us": fig(floor),
