@@ -5,7 +5,7 @@
 //! carries the platform's `client-request-id` and MSAL's identification headers, asserted at the
 //! mock.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use e2e::mock_entra::browser::sign_in_redirect;
 use e2e::mock_entra::{Endpoint, RecordedRequest, TEST_TENANT_ID, TEST_USER_ID};
@@ -13,33 +13,6 @@ use e2e::*;
 use host_harness::platform::{Platform, PlatformError, SqliteStore, Status};
 use host_harness::ConnectorHost;
 use serde_json::{json, Value};
-
-/// Every log line of this test binary, at info and above.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .try_init();
-        buffer
-    })
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 struct Setup {
     mock: MockEntra,
@@ -128,8 +101,8 @@ fn revoked_sessions_challenge_reauthorization_with_the_claims_and_working_again(
     // The platform's log has it at info with the connection's name, and no token.
     let id = &refresh.headers["client-request-id"];
     let log = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
-    let line = log.lines().find(|l| l.contains(id.as_str())).unwrap_or_else(|| panic!("{id} not logged:\n{log}"));
-    assert!(line.contains("INFO") && line.contains("connection=HR") && line.contains("refresh_token"), "{line}");
+    let logged = |l: &&str| l.contains("INFO") && l.contains("connection=HR") && l.contains("refresh_token");
+    assert!(log.lines().filter(|l| l.contains(id.as_str())).any(|l| logged(&l)), "{id} not logged at info:\n{log}");
     assert!(!log.contains(&refresh.form["refresh_token"]), "a refresh token reached the log");
     let r = s.platform.store.get("HR").unwrap();
     assert_eq!(r.status, Status::NeedsReauthorization);
