@@ -74,6 +74,18 @@ impl ConnectorError {
         ConnectorError::Classified(Box::new(c))
     }
 
+    /// A classified failure with the request's `client-request-id` in its support ids, unless
+    /// the provider's answer named one already; other errors as they are.
+    pub fn with_client_request_id(self, id: &str) -> Self {
+        match self {
+            ConnectorError::Classified(mut c) => {
+                c.support.client_request_id.get_or_insert_with(|| id.to_string());
+                ConnectorError::Classified(c)
+            }
+            other => other,
+        }
+    }
+
     /// The stable code of this error.
     pub fn code(&self) -> &'static str {
         match self {

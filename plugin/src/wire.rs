@@ -51,12 +51,9 @@ impl<'a> Traced<'a> {
     /// The call's failure with the request id in its `support` (Microsoft's answer may already
     /// name it: Graph's `innerError` and, with `return-client-request-id`, the token endpoint).
     pub fn mark<T>(&self, result: CResult<T>) -> CResult<T> {
-        match (result, self.id) {
-            (Err(ConnectorError::Classified(mut c)), Some(id)) => {
-                c.support.client_request_id.get_or_insert_with(|| id.to_string());
-                Err(ConnectorError::Classified(c))
-            }
-            (result, _) => result,
+        match self.id {
+            Some(id) => result.map_err(|e| e.with_client_request_id(id)),
+            None => result,
         }
     }
 }

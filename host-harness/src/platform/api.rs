@@ -64,7 +64,7 @@ impl Platform {
                     ..ClassifyErrorInput::new(Phase::Transport)
                 })?,
             };
-            let e = with_request_id(e, &id);
+            let e = e.with_client_request_id(&id);
             let claims = e.classification().and_then(|c| c.claims.clone());
             if let Some(wait) = wait_after(attempt, &e) {
                 std::thread::sleep(wait);
@@ -78,17 +78,6 @@ impl Platform {
                 return Err(e.into());
             }
         }
-    }
-}
-
-/// The failure with the request's id in its support ids, unless the service named it already.
-fn with_request_id(e: ConnectorError, id: &str) -> ConnectorError {
-    match e {
-        ConnectorError::Classified(mut c) => {
-            c.support.client_request_id.get_or_insert_with(|| id.to_string());
-            ConnectorError::Classified(c)
-        }
-        other => other,
     }
 }
 

@@ -204,14 +204,16 @@ impl Platform {
     /// Tests the connection (the connector's ping) with a fresh token. A claims challenge is
     /// answered as a flow's would be ([`Platform::claims_challenge`]) and the test made once more.
     pub fn test(&self, name: &str) -> Result<Connected, PlatformError> {
-        match self.test_once(name)? {
-            Err(e) if e.classification().is_some_and(|c| c.claims.is_some()) => {
-                let claims = e.classification().and_then(|c| c.claims.clone()).unwrap_or_default();
+        let first = self.test_once(name)?;
+        let claims = first.as_ref().err().and_then(ConnectorError::classification).and_then(|c| c.claims.clone());
+        let result = match claims {
+            Some(claims) => {
                 self.answer_claims(name, &claims)?;
-                self.test_once(name)?.map_err(|e| self.failed(name, e))
+                self.test_once(name)?
             }
-            result => result.map_err(|e| self.failed(name, e)),
-        }
+            None => first,
+        };
+        result.map_err(|e| self.failed(name, e))
     }
 
     fn failed(&self, name: &str, e: ConnectorError) -> PlatformError {
