@@ -2,7 +2,8 @@
 //! whole flows, judged against the budgets (`budgets.rs`), reported in
 //! `target/bench-report.json` and a table. Exits 1 when a budget is missed.
 //!
-//! `connector-bench flows [workers] [seconds]` runs the flows alone; `connector-bench serve
+//! `connector-bench exports` measures and prints the exports' rows and the MSAL row alone (no
+//! budgets judged); `connector-bench flows [workers] [seconds]` runs the flows alone; `connector-bench serve
 //! [clients] [connections] [seconds]` puts `connector-host serve` under load (`serve.rs`);
 //! `connector-bench scale [connections] [latency_ms]` runs keep-alive at scale on PostgreSQL
 //! with one and two replicas (`scale.rs`).
@@ -81,6 +82,11 @@ fn run() -> i32 {
         ..Default::default()
     };
     let exports = exports::measure_exports(&host, &mock, &platform);
+    if args.first().map(String::as_str) == Some("exports") {
+        report::print_rows(exports.floor, &exports.rows);
+        report::print_msal(&msal::compare(&host));
+        return 0;
+    }
     let cold = coldstart::measure_cold_start(&wasm, &exports::cases());
     let figures = Figures {
         wasm_bytes: wasm.len(),

@@ -40,24 +40,7 @@ pub fn write(f: &Figures, violations: &[String], path: PathBuf) -> PathBuf {
 
 /// The table and the summary lines.
 pub fn print(f: &Figures) {
-    println!(
-        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}",
-        "export", "floor us", "wasm us", "native us", "x floor", "bytes", "moving us", "own us", "limit us", "to limit"
-    );
-    println!("{:<36} {:>9.1} {:>9} {:>9} {:>8}", "floor (noop, all samples)", f.floor.median, "-", "-", "1.00");
-    for (label, fl, w, n, bytes, moved, own) in &f.rows {
-        let r = w.median / fl.median;
-        let (fl, w, n) = (fl.median, w.median, n.median);
-        if *bytes == 0 {
-            println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2}");
-        } else {
-            let limit = moved + n;
-            let to = w / limit;
-            println!(
-                "{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1} {limit:>9.1} {to:>8.2}"
-            );
-        }
-    }
+    print_rows(f.floor, &f.rows);
     println!(
         "wasm {} bytes ({} compiled); compile {:.1} ms (cache off), {:.2} ms (cached); instantiate {:.0} us ({:.0} of it new_from_compiled); first call {:.0} us",
         f.wasm_bytes,
@@ -83,7 +66,41 @@ pub fn print(f: &Figures) {
         a.store_commits as f64 / a.flows.max(1) as f64,
         b.store_commits as f64 / b.flows.max(1) as f64
     );
-    match &f.msal {
+    print_msal(&f.msal);
+    let pg = f.flows_8_postgres;
+    println!(
+        "flows on PostgreSQL: {:.1}/s with 8 workers ({:.2}x SQLite's), failures {}",
+        pg.per_s,
+        pg.per_s / b.per_s.max(0.001),
+        pg.failures
+    );
+}
+
+/// The exports' table: each row beside its floor, with its limit and the distance to it.
+pub fn print_rows(floor: crate::measure::Figure, rows: &[crate::rows::Row]) {
+    println!(
+        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "export", "floor us", "wasm us", "native us", "x floor", "bytes", "moving us", "own us", "limit us", "to limit"
+    );
+    println!("{:<36} {:>9.1} {:>9} {:>9} {:>8}", "floor (noop, all samples)", floor.median, "-", "-", "1.00");
+    for (label, fl, w, n, bytes, moved, own) in rows {
+        let r = w.median / fl.median;
+        let (fl, w, n) = (fl.median, w.median, n.median);
+        if *bytes == 0 {
+            println!("{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2}");
+        } else {
+            let limit = moved + n;
+            let to = w / limit;
+            println!(
+                "{label:<36} {fl:>9.1} {w:>9.1} {n:>9.1} {r:>8.2} {bytes:>8} {moved:>9.1} {own:>9.1} {limit:>9.1} {to:>8.2}"
+            );
+        }
+    }
+}
+
+/// Starting a sign-in against MSAL Python.
+pub fn print_msal(msal: &Result<crate::msal::Msal, String>) {
+    match msal {
         Ok(m) => println!(
             "starting a sign-in: {:.1} us (state, verifier, nonce, authorize_url) against MSAL Python {}'s initiate_auth_code_flow {:.1} us: {:.2} times faster",
             m.ours_us,
@@ -93,11 +110,4 @@ pub fn print(f: &Figures) {
         ),
         Err(why) => println!("starting a sign-in against MSAL Python: {why}"),
     }
-    let pg = f.flows_8_postgres;
-    println!(
-        "flows on PostgreSQL: {:.1}/s with 8 workers ({:.2}x SQLite's), failures {}",
-        pg.per_s,
-        pg.per_s / b.per_s.max(0.001),
-        pg.failures
-    );
 }
