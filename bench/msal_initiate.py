@@ -1,6 +1,11 @@
 """Times MSAL Python's start of a sign-in, for the bench's comparison (bench/src/msal.rs).
 
     python msal_initiate.py SAMPLES  ->  the median of SAMPLES calls, in microseconds
+    python msal_initiate.py rounds   ->  the msal version, then for each line N read from stdin,
+                                         the N calls' times in microseconds on one line
+
+In rounds the bench alternates batches of MSAL's calls with batches of its own, so that both
+meet the same moments of a shared machine.
 
 `initiate_auth_code_flow` for the scopes, prompt and login hint the bench's own row uses: MSAL
 makes the state, PKCE verifier and nonce and builds the authorize URL, as the platform and the
@@ -41,7 +46,7 @@ class Discovery:
 
 
 def main():
-    samples = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    mode = sys.argv[1] if len(sys.argv) > 1 else "2000"
     app = msal.ConfidentialClientApplication(
         "11111111-2222-3333-4444-555555555555", client_credential="s3cret",
         authority=f"{LOGIN}/{TENANT}", http_client=Discovery())
@@ -51,14 +56,22 @@ def main():
             ["User.Read", "User.ReadBasic.All"], redirect_uri="http://localhost:8400/callback",
             prompt="select_account", login_hint="adele.vance@contoso.onmicrosoft.com")
 
-    for _ in range(max(samples // 10, 3)):
+    def timed(n):
+        taken = []
+        for _ in range(n):
+            t = time.perf_counter_ns()
+            start()
+            taken.append((time.perf_counter_ns() - t) / 1000)
+        return taken
+
+    for _ in range(200):
         start()
-    taken = []
-    for _ in range(samples):
-        t = time.perf_counter_ns()
-        start()
-        taken.append((time.perf_counter_ns() - t) / 1000)
-    print(f"{statistics.median(taken):.2f} {msal.__version__}")
+    if mode == "rounds":
+        print(msal.__version__, flush=True)
+        for line in sys.stdin:
+            print(" ".join(f"{t:.2f}" for t in timed(int(line))), flush=True)
+        return
+    print(f"{statistics.median(timed(int(mode))):.2f} {msal.__version__}")
 
 
 if __name__ == "__main__":

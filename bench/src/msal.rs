@@ -3,14 +3,16 @@
 //! `initiate_auth_code_flow` does the same for the same scopes, prompt and login hint
 //! (`bench/msal_initiate.py`, in the virtual environment `make bench` makes under `target/`).
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 use connector_interface::{AuthorizeUrlInput, Secret};
 use host_harness::platform::random_token;
 use host_harness::ConnectorHost;
 
 use crate::inputs::{settings_map, REDIRECT};
-use crate::measure::measure;
+use crate::measure::median_of;
 use crate::root;
 
 pub const LOGIN_HINT: &str = "adele.vance@contoso.onmicrosoft.com";
@@ -29,29 +31,48 @@ impl Msal {
     }
 }
 
-/// The comparison, or why it was not made (no virtual environment with msal).
+/// The comparison, or why it was not made (no virtual environment with msal). MSAL's calls and
+/// ours are timed in alternating batches ([`ROUNDS`] of them), each side's median taken over all
+/// its batches: both meet the same moments of the machine.
 pub fn compare(host: &ConnectorHost) -> Result<Msal, String> {
     let python = root().join("target/msal-venv/bin/python");
     if !python.exists() {
         return Err("not measured: no target/msal-venv (make bench makes it when pip reaches the registry)".into());
     }
-    let out = Command::new(&python)
+    let mut child = Command::new(&python)
         .arg(root().join("bench/msal_initiate.py"))
-        .arg(SAMPLES.to_string())
-        .output()
+        .arg("rounds")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("not measured: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut words = text.split_whitespace();
-    let msal_us: f64 = words
-        .next()
-        .and_then(|w| w.parse().ok())
-        .filter(|_| out.status.success())
-        .ok_or_else(|| format!("not measured: msal_initiate.py said {:?}", String::from_utf8_lossy(&out.stderr)))?;
-    let version = words.next().unwrap_or("?").to_string();
+    let result = alternate(host, &mut child);
+    drop(child.stdin.take());
+    let status = child.wait().map_err(|e| format!("not measured: {e}"))?;
+    result.and_then(|m| {
+        if status.success() {
+            Ok(m)
+        } else {
+            let mut stderr = String::new();
+            child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+            Err(format!("not measured: msal_initiate.py said {stderr:?}"))
+        }
+    })
+}
+
+const ROUNDS: usize = 200;
+
+fn alternate(host: &ConnectorHost, child: &mut Child) -> Result<Msal, String> {
+    let broken = |what: &str| format!("not measured: msal_initiate.py {what}");
+    let mut to_python = child.stdin.take().ok_or_else(|| broken("has no input"))?;
+    let mut from_python = BufReader::new(child.stdout.take().ok_or_else(|| broken("has no output"))?).lines();
+    let mut line = || from_python.next().and_then(Result::ok).ok_or_else(|| broken("stopped answering"));
+    let version = line()?.trim().to_string();
     let mut settings = settings_map();
     settings.insert("prompt".into(), "select_account".into());
     settings.insert("login_hint".into(), LOGIN_HINT.into());
-    let ours = measure(SAMPLES, || {
+    let ours = || {
         let input = AuthorizeUrlInput {
             settings: settings.clone(),
             redirect_uri: REDIRECT.into(),
@@ -61,6 +82,24 @@ pub fn compare(host: &ConnectorHost) -> Result<Msal, String> {
             claims: None,
         };
         host.v1().authorize_url(&input).unwrap().unwrap();
-    });
-    Ok(Msal { ours_us: ours.median, msal_us, version })
+    };
+    for _ in 0..SAMPLES / 10 {
+        ours();
+    }
+    let per_round = SAMPLES / ROUNDS;
+    let (mut msal, mut mine) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
+    for _ in 0..ROUNDS {
+        writeln!(to_python, "{per_round}").map_err(|e| broken(&e.to_string()))?;
+        let times = line()?;
+        msal.extend(times.split_whitespace().filter_map(|t| t.parse::<f64>().ok()));
+        for _ in 0..per_round {
+            let t = Instant::now();
+            ours();
+            mine.push(t.elapsed().as_nanos() as f64 / 1000.0);
+        }
+    }
+    if msal.len() != per_round * ROUNDS {
+        return Err(broken("answered with fewer times than asked"));
+    }
+    Ok(Msal { ours_us: median_of(mine).median, msal_us: median_of(msal).median, version })
 }

@@ -163,6 +163,31 @@ pub struct ConnectorHost {
     host_keys: Arc<Keys>,
     token_files: Arc<TokenFiles>,
     recorder: Option<Recorder>,
+    /// Whether the module exports a name, as found at its first call: the module never changes,
+    /// and asking extism each time builds and drops the export's function type (a fifth of an
+    /// empty call, docs/performance.md).
+    exports: ExportNames,
+}
+
+/// Names looked up in a loaded module, at most [`ExportNames::MAX`] of them remembered (a
+/// caller that tries many names that do not exist cannot grow it).
+#[derive(Default)]
+struct ExportNames(std::sync::RwLock<std::collections::HashMap<String, bool>>);
+
+impl ExportNames {
+    const MAX: usize = 256;
+
+    fn exists(&self, plugin: &extism::Plugin, export: &str) -> bool {
+        if let Some(&known) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(export) {
+            return known;
+        }
+        let exists = plugin.function_exists(export);
+        let mut names = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if names.len() < Self::MAX {
+            names.insert(export.to_string(), exists);
+        }
+        exists
+    }
 }
 
 /// A host function that takes one JSON document and answers one: the request is read (and
@@ -311,6 +336,7 @@ impl ConnectorHost {
             host_keys,
             token_files,
             recorder: options.recorder.clone(),
+            exports: ExportNames::default(),
         };
         if !options.skip_interface_check {
             host.check_interface()?;
@@ -381,7 +407,7 @@ impl ConnectorHost {
         let deadline = started + self.timeout;
         let mut lease = self.instance(export, deadline)?;
         let p = lease.plugin();
-        if !p.function_exists(export) {
+        if !self.exports.exists(p, export) {
             lease.keep();
             return Err(HostError::NoSuchExport { export: export.chars().take(64).collect() });
         }
