@@ -343,3 +343,22 @@ fn panel_links_work_once_and_sessions_end() {
         assert!(!text.contains(secret.as_str()), "a link or session id in the store");
     }
 }
+
+#[test]
+fn an_api_key_verified_a_moment_ago_is_answered_from_memory_until_this_process_revokes_it() {
+    let s = setup();
+    let (key, secret) = s.platform.create_api_key("flows").unwrap();
+    let presented = secret.expose();
+    // Not verified yet: nothing in memory; the store decides, and then memory answers.
+    assert_eq!(s.platform.recently_verified_api_key(presented), None);
+    assert_eq!(s.platform.verify_api_key(presented).unwrap().map(|k| k.id), Some(key.id.clone()));
+    assert_eq!(s.platform.recently_verified_api_key(presented).map(|k| k.id), Some(key.id.clone()));
+    // Another secret under the same id is never answered from memory.
+    let forged = format!("{}x", presented);
+    assert_eq!(s.platform.recently_verified_api_key(&forged), None);
+    assert_eq!(s.platform.verify_api_key(&forged).unwrap(), None);
+    // Revoked by this process: refused at once, from memory and from the store.
+    assert!(s.platform.revoke_api_key(&key.id).unwrap());
+    assert_eq!(s.platform.recently_verified_api_key(presented), None);
+    assert_eq!(s.platform.verify_api_key(presented).unwrap(), None);
+}

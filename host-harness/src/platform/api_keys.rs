@@ -1,6 +1,9 @@
 //! API keys of the platform's HTTP API: `chk_<id>_<secret>`, shown once when made. The store
 //! keeps the id, a name and the SHA-256 of the secret, never the secret; a presented key is
-//! found by its id and its secret's hash compared in constant time.
+//! found by its id and its secret's hash compared in constant time. A key verified in the last
+//! second is answered from memory (`verified_keys.rs`).
+
+use std::time::Instant;
 
 use connector_interface::Secret;
 use sha2::{Digest, Sha256};
@@ -13,8 +16,12 @@ use super::Platform;
 
 const PREFIX: &str = "chk_";
 
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
 fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(digest(secret))
 }
 
 /// The id and the secret of a presented key, when it has the key's shape.
@@ -49,13 +56,29 @@ impl Platform {
     pub fn verify_api_key(&self, presented: &str) -> Result<Option<ApiKey>, PlatformError> {
         let Some((id, secret)) = split(presented) else { return Ok(None) };
         let Some(key) = self.store.api_key(id)? else { return Ok(None) };
-        let same: bool = hash(secret).as_bytes().ct_eq(key.hash.as_bytes()).into();
-        Ok((same && key.revoked_at.is_none()).then_some(key))
+        let digest = digest(secret);
+        let same: bool = hex::encode(digest).as_bytes().ct_eq(key.hash.as_bytes()).into();
+        if !same || key.revoked_at.is_some() {
+            return Ok(None);
+        }
+        self.verified_keys.put(key.clone(), digest, Instant::now());
+        Ok(Some(key))
     }
 
-    /// Revokes the key `id`; false when there is no such key.
+    /// The key a request presented when this process verified that same key less than a second
+    /// ago (`verified_keys.rs`), without reading the store; None otherwise (then
+    /// [`Self::verify_api_key`] decides).
+    pub fn recently_verified_api_key(&self, presented: &str) -> Option<ApiKey> {
+        let (id, secret) = split(presented)?;
+        self.verified_keys.get(id, &digest(secret), Instant::now())
+    }
+
+    /// Revokes the key `id`; false when there is no such key. This process stops accepting it at
+    /// once; others within a second.
     pub fn revoke_api_key(&self, id: &str) -> Result<bool, PlatformError> {
-        self.store.revoke_api_key(id, self.now())
+        let revoked = self.store.revoke_api_key(id, self.now());
+        self.verified_keys.forget(id);
+        revoked
     }
 }
 

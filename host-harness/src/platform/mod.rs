@@ -32,6 +32,7 @@ mod rows;
 pub mod sqlite;
 pub mod store;
 mod tokens;
+mod verified_keys;
 mod writer;
 
 use std::collections::HashMap;
@@ -51,6 +52,7 @@ pub use panel_access::{PanelSession, LINK_TTL_SECS, SESSION_TTL_SECS};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::{ApiKey, PanelGrant, PanelGrantKind, Pending, PendingSecrets, Purpose, Record, Secrets, Status, Store};
+pub use verified_keys::VERIFIED_FOR as API_KEY_VERIFIED_FOR;
 
 /// A pending authorization lives this long, and is used once.
 pub const PENDING_TTL_SECS: i64 = 600;
@@ -95,6 +97,8 @@ pub struct Platform {
     owner: String,
     /// How long a refresh lease lasts.
     lease_secs: i64,
+    /// API keys verified in the last second.
+    verified_keys: verified_keys::VerifiedKeys,
 }
 
 impl Platform {
@@ -136,6 +140,7 @@ impl Platform {
             outbound,
             owner: format!("{}-{}", std::process::id(), random_token(9)),
             lease_secs: LEASE_SECS,
+            verified_keys: Default::default(),
         })
     }
 
