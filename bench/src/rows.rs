@@ -15,7 +15,6 @@ pub type Row = (String, Figure, Figure, Figure, usize, f64, f64);
 pub struct Measured<'a> {
     pub label: &'a str,
     pub in_turn: InTurn,
-    pub native: Figure,
     pub input_bytes: usize,
     pub answer_bytes: usize,
     pub budgeted: bool,
@@ -29,24 +28,28 @@ pub fn sized_input(input_bytes: usize, answer_bytes: usize) -> Vec<u8> {
     sized
 }
 
-/// A call timed in turn with the floor and with what moving its bytes costs.
+/// A call timed in turn with the floor, with what moving its bytes costs, and with the same
+/// core natively: every figure of a row meets the same moments of the machine.
 pub struct InTurn {
     pub floor: Figure,
     pub moved: Figure,
     pub wasm: Figure,
+    pub native: Figure,
 }
 
-/// `call` timed in turn with the floor (`noop`) and with `sized_noop` carrying the same bytes
-/// (`(input, answer)`); the floor's raw samples are added to `floor_samples`.
+/// `call` timed in turn with the floor (`noop`), with `sized_noop` carrying the same bytes
+/// (`(input, answer)`) and with `native`, the same core natively; the floor's raw samples are
+/// added to `floor_samples`.
 pub fn with_floor_and_moving(
     host: &ConnectorHost,
     samples: usize,
     (noop, floor_samples): (&mut dyn FnMut(), &mut Vec<f64>),
     (input_bytes, answer_bytes): (usize, usize),
     call: &mut dyn FnMut(),
+    native: &mut dyn FnMut(),
 ) -> InTurn {
     let sized = sized_input(input_bytes, answer_bytes);
-    let [fl, moved, w] = measure_in_turn(
+    let [fl, moved, w, n] = measure_in_turn(
         samples,
         [
             noop,
@@ -54,25 +57,26 @@ pub fn with_floor_and_moving(
                 host.call_raw("sized_noop", &sized).unwrap();
             },
             call,
+            native,
         ],
     );
     floor_samples.extend_from_slice(&fl);
-    InTurn { floor: median_of(fl), moved: median_of(moved), wasm: median_of(w) }
+    InTurn { floor: median_of(fl), moved: median_of(moved), wasm: median_of(w), native: median_of(n) }
 }
 
 /// The export's row and report entry, beside the floor and beside what extism charges for moving
 /// this input and this answer with no work (`sized_noop`), both taken in turn with it.
 pub fn sized_row(m: Measured) -> (Row, Value) {
-    let InTurn { floor, moved, wasm } = m.in_turn;
+    let InTurn { floor, moved, wasm, native } = m.in_turn;
     let own = (wasm.median - moved.median).max(0.0);
     // What the call would cost if the wasm ran as fast as native code: moving its bytes
     // through extism, plus the same core's work natively.
-    let limit = moved.median + m.native.median;
+    let limit = moved.median + native.median;
     let entry = json!({
         "limit_us": (limit * 10.0).round() / 10.0,
         "to_limit": ratio(wasm.median, limit),
         "wasm_us": fig(wasm),
-        "native_us": fig(m.native),
+        "native_us": fig(native),
         "floor_us": fig(floor),
         "ratio_to_floor": ratio(wasm.median, floor.median),
         "input_bytes": m.input_bytes,
@@ -82,7 +86,7 @@ pub fn sized_row(m: Measured) -> (Row, Value) {
         "own_work_to_floor": ratio(own, floor.median),
         "budgeted": m.budgeted,
     });
-    ((m.label.to_string(), floor, wasm, m.native, m.answer_bytes, moved.median, own), entry)
+    ((m.label.to_string(), floor, wasm, native, m.answer_bytes, moved.median, own), entry)
 }
 
 /// A network export's row and report entry: no moving cost, the export's time is the network's.
