@@ -382,6 +382,61 @@ fn fault_scenarios_at_trace_level_leak_nothing_into_output_or_store() {
     }
 }
 
+#[test]
+fn keepalive_prints_each_outcome_and_json_is_one_array() {
+    use host_harness::platform::store::Store;
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("c.db");
+    let store = store_path.to_str().unwrap();
+    let mut mock = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["mock-entra", "--port", "0", "--redirect-uri", "http://localhost/callback"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = BufReader::new(mock.stdout.take().unwrap()).lines();
+    let base = banner.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_string();
+    let step = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--store", store, "--mock-url", &base]);
+        Command::new(env!("CARGO_BIN_EXE_connector-host")).args(&full).current_dir(root()).output().unwrap()
+    };
+    for name in ["A", "B"] {
+        let out = step(&["connect", "--port", "0", "--name", name, "--scopes", "User.Read"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = step(&["keepalive"]);
+    assert_eq!((out.status.code(), text(&out.stdout).trim()), (Some(0), "No connection is due for keep-alive."));
+    let due = || {
+        let s = host_harness::platform::SqliteStore::open(&store_path).unwrap();
+        for name in ["A", "B"] {
+            let mut r = s.get(name).unwrap();
+            r.keepalive.next_at = Some(0);
+            s.update(&r, r.generation).unwrap();
+        }
+    };
+    due();
+    let out = step(&["keepalive", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<&str> = v.as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["A", "B"]);
+    assert!(v.as_array().unwrap().iter().all(|o| o["ok"] == true && o["error"].is_null()), "{v}");
+    due();
+    let out = step(&["keepalive"]);
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    assert_eq!(lines, ["A: refreshed", "B: refreshed"]);
+    // Nothing due: an empty array.
+    let out = step(&["keepalive", "--json"]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!([]));
+    mock.kill().unwrap();
+    mock.wait().unwrap();
+    drop(banner);
+}
+
 /// Runs the binary from `dir` with `env` set, without a manifest in the environment.
 fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_connector-host"));

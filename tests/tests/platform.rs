@@ -286,6 +286,20 @@ fn keepalive_refreshes_idle_connections(backend: Backend) {
     assert_eq!(done.len(), 1);
     assert!(done[0].1.is_ok());
     assert_eq!(s.platform.store.get("Idle").unwrap().secrets.refresh_token, s.world.mock.latest_refresh_token());
+    // The same run handing each outcome over as it comes, keeping only counts.
+    connected(&s, "Idle too");
+    s.advance(86_401);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let counts = s
+        .platform
+        .keepalive_each(Default::default(), &|name, outcome| {
+            seen.lock().unwrap().push((name.to_string(), outcome.is_ok()))
+        })
+        .unwrap();
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort();
+    assert_eq!(seen, [("Idle".to_string(), true), ("Idle too".to_string(), true)]);
+    assert_eq!(counts, host_harness::platform::KeepaliveCounts { refreshed: 2, failed: 0 });
 }
 
 #[test]

@@ -259,29 +259,37 @@ pub fn run(command: ConnectionsCommand, common: Common) -> Result<u8, CliError> 
 }
 
 pub fn keepalive(common: Common, concurrency: usize) -> Result<u8, CliError> {
+    use std::io::Write;
     let concurrency = concurrency.max(1);
     let p = platform_with(&common, None, "http://localhost:8400/callback", Some(instances_for(concurrency)))?;
     let options = host_harness::platform::KeepaliveOptions { concurrency, ..Default::default() };
-    let results = p.keepalive_with(options)?;
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    // Each outcome is printed as it comes (with --json, as one array written element by
+    // element), so a run over many connections keeps none of them in memory.
+    let out = std::io::stdout();
+    let first = std::sync::atomic::AtomicBool::new(true);
     if common.json {
-        println!(
-            "{}",
-            Value::Array(
-                results.iter().map(|(n, r)| json!({"name": n, "ok": r.is_ok(), "error": r.as_ref().err()})).collect()
-            )
-        );
-    } else if results.is_empty() {
-        println!("No connection is due for keep-alive.");
-    } else {
-        for (n, r) in &results {
-            match r {
-                Ok(()) => println!("{n}: refreshed"),
-                Err(e) => println!("{n}: {e}"),
-            }
-        }
+        let _ = writeln!(out.lock(), "[");
     }
-    Ok(if failed > 0 { 1 } else { 0 })
+    let run = p.keepalive_each(options, &|n, r| {
+        let mut out = out.lock();
+        let _ = if common.json {
+            let comma = if first.swap(false, std::sync::atomic::Ordering::Relaxed) { "" } else { "," };
+            writeln!(out, "{comma}{}", json!({"name": n, "ok": r.is_ok(), "error": r.as_ref().err()}))
+        } else {
+            match r {
+                Ok(()) => writeln!(out, "{n}: refreshed"),
+                Err(e) => writeln!(out, "{n}: {e}"),
+            }
+        };
+    });
+    if common.json {
+        let _ = writeln!(out.lock(), "]");
+    }
+    let counts = run?;
+    if !common.json && counts.refreshed + counts.failed == 0 {
+        println!("No connection is due for keep-alive.");
+    }
+    Ok(if counts.failed > 0 { 1 } else { 0 })
 }
 
 fn prompt_line(label: &str) -> Result<String, CliError> {

@@ -238,8 +238,8 @@ async fn keepalive(platform: Arc<Platform>, every: Duration, options: KeepaliveO
     loop {
         tick.tick().await;
         let p = platform.clone();
-        match tokio::task::spawn_blocking(move || p.keepalive_with(options)).await {
-            Ok(Ok(done)) => tracing::info!(refreshed = done.len(), "keep-alive"),
+        match tokio::task::spawn_blocking(move || p.keepalive_each(options, &|_, _| {})).await {
+            Ok(Ok(done)) => tracing::info!(refreshed = done.refreshed, failed = done.failed, "keep-alive"),
             Ok(Err(e)) => tracing::warn!(error = %e, "keep-alive failed"),
             Err(e) => tracing::warn!(error = %e, "keep-alive stopped"),
         }

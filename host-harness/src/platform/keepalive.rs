@@ -15,6 +15,14 @@ use super::Platform;
 /// A keep-alive refresh: the connection's name and what happened.
 pub type KeepaliveOutcome = (String, Result<(), String>);
 
+/// What a keep-alive run did, counted; the outcomes themselves go to the caller one by one
+/// ([`Platform::keepalive_each`]), so a run over 100 000 connections keeps none of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeepaliveCounts {
+    pub refreshed: usize,
+    pub failed: usize,
+}
+
 /// How keep-alive runs.
 #[derive(Debug, Clone, Copy)]
 pub struct KeepaliveOptions {
@@ -43,12 +51,24 @@ impl Platform {
     }
 
     /// Refreshes every connection due, `options.concurrency` at a time; one outcome per
-    /// connection claimed.
+    /// connection claimed, all kept (see [`Self::keepalive_each`] for a run of any size).
     pub fn keepalive_with(&self, options: KeepaliveOptions) -> Result<Vec<KeepaliveOutcome>, PlatformError> {
+        let outcomes = Mutex::new(Vec::new());
+        self.keepalive_each(options, &|name, outcome| lock(&outcomes).push((name.to_string(), outcome.clone())))?;
+        Ok(outcomes.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Refreshes every connection due, `options.concurrency` at a time, handing each outcome to
+    /// `on_outcome` as it comes (from the worker that refreshed it) and keeping only counts.
+    pub fn keepalive_each(
+        &self,
+        options: KeepaliveOptions,
+        on_outcome: &(dyn Fn(&str, &Result<(), String>) + Sync),
+    ) -> Result<KeepaliveCounts, PlatformError> {
         let workers = options.concurrency.max(1);
         let queue = Mutex::new(VecDeque::<String>::new());
         let claiming = Mutex::new(false);
-        let outcomes = Mutex::new(Vec::new());
+        let counts = Mutex::new(KeepaliveCounts::default());
         let failed: Mutex<Option<PlatformError>> = Mutex::new(None);
         std::thread::scope(|scope| {
             for _ in 0..workers {
@@ -84,13 +104,18 @@ impl Platform {
                         }
                     };
                     let outcome = self.keepalive_one(&name, options);
-                    lock(&outcomes).push((name, outcome));
+                    on_outcome(&name, &outcome);
+                    let mut c = lock(&counts);
+                    match outcome {
+                        Ok(()) => c.refreshed += 1,
+                        Err(_) => c.failed += 1,
+                    }
                 });
             }
         });
         match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(e) => Err(e),
-            None => Ok(outcomes.into_inner().unwrap_or_else(|e| e.into_inner())),
+            None => Ok(counts.into_inner().unwrap_or_else(|e| e.into_inner())),
         }
     }
 

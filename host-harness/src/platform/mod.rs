@@ -47,7 +47,7 @@ use crate::outbound::Outbound;
 pub use authorization::{AuthorizationStart, Connected};
 pub use clock::{random_token, system_clock, unix_now, Clock};
 pub use error::{KeyError, PlatformError, StateError, StoreError};
-pub use keepalive::{KeepaliveOptions, KeepaliveOutcome};
+pub use keepalive::{KeepaliveCounts, KeepaliveOptions, KeepaliveOutcome};
 pub use panel_access::{PanelSession, LINK_TTL_SECS, SESSION_TTL_SECS};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
