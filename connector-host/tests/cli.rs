@@ -326,30 +326,11 @@ fn mock_entra_runs_in_the_foreground_with_scripted_faults() {
 
 #[test]
 fn fault_scenarios_at_trace_level_leak_nothing_into_output_or_store() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
     let store = store.to_str().unwrap();
-    let mut mock = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-        .args([
-            "mock-entra",
-            "--port",
-            "0",
-            "--redirect-uri",
-            "http://localhost/callback",
-            "--fault",
-            "token nth:2 status:429:0",
-            "--fault",
-            "token nth:4 revoked",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // The reader stays open for the whole test: the mock's banner is still being written.
-    let mut banner = BufReader::new(mock.stdout.take().unwrap()).lines();
-    let first = banner.next().unwrap().unwrap();
-    let base = first.rsplit(' ').next().unwrap().to_string();
+    let (mut mock, banner, base) =
+        mock_entra(&["--fault", "token nth:2 status:429:0", "--fault", "token nth:4 revoked"]);
     let mut all = String::new();
     let mut step = |args: &[&str]| {
         let mut full: Vec<&str> = args.to_vec();
@@ -382,21 +363,31 @@ fn fault_scenarios_at_trace_level_leak_nothing_into_output_or_store() {
     }
 }
 
-#[test]
-fn keepalive_prints_each_outcome_and_json_is_one_array() {
-    use host_harness::platform::store::Store;
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let store_path = dir.path().join("c.db");
-    let store = store_path.to_str().unwrap();
+/// `connector-host mock-entra` on a free port with `extra` arguments: the process, its banner's
+/// reader (kept open for the whole test: the banner is still being written) and its base URL.
+fn mock_entra(
+    extra: &[&str],
+) -> (std::process::Child, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>, String) {
+    use std::io::BufRead;
     let mut mock = Command::new(env!("CARGO_BIN_EXE_connector-host"))
         .args(["mock-entra", "--port", "0", "--redirect-uri", "http://localhost/callback"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut banner = BufReader::new(mock.stdout.take().unwrap()).lines();
+    let mut banner = std::io::BufReader::new(mock.stdout.take().unwrap()).lines();
     let base = banner.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_string();
+    (mock, banner, base)
+}
+
+#[test]
+fn keepalive_prints_each_outcome_and_json_is_one_array() {
+    use host_harness::platform::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("c.db");
+    let store = store_path.to_str().unwrap();
+    let (mut mock, banner, base) = mock_entra(&[]);
     let step = |args: &[&str]| {
         let mut full: Vec<&str> = args.to_vec();
         full.extend(["--store", store, "--mock-url", &base]);
