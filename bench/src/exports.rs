@@ -56,6 +56,18 @@ pub fn cases() -> Vec<(&'static str, &'static str, Value, Option<Value>)> {
     ]
 }
 
+/// `input`, or `other` and `input` by turns when there is another.
+fn alternating<'a>(input: &'a [u8], other: Option<&'a [u8]>) -> impl FnMut() -> &'a [u8] {
+    let mut flip = false;
+    move || {
+        flip = !flip;
+        match other {
+            Some(o) if flip => o,
+            _ => input,
+        }
+    }
+}
+
 pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &ConnectorPlatform) -> Exports {
     let wasm = host.loaded().wasm.clone();
     // The floor: the cheapest export through the same host path (`noop`, a constant answer). It
@@ -71,31 +83,19 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
         let bytes = input.to_string().into_bytes();
         let other = other.as_ref().map(|o| o.to_string().into_bytes());
         let answer_bytes = host.call_raw(export, &bytes).unwrap().len();
-        let mut flip = false;
-        let mut next_input = || {
-            flip = !flip;
-            match (&other, flip) {
-                (Some(o), true) => o.clone(),
-                _ => bytes.clone(),
-            }
-        };
-        // The wasm and the native calls each alternate their inputs the same way.
-        let mut native_flip = false;
+        // The wasm and the native calls each alternate their inputs the same way, without a copy.
+        let (mut wasm_input, mut native_input) =
+            (alternating(&bytes, other.as_deref()), alternating(&bytes, other.as_deref()));
         let in_turn = with_floor_and_moving(
             host,
             2000,
             (&mut noop, &mut floor_samples),
             (bytes.len(), answer_bytes),
             &mut || {
-                let input = next_input();
-                host.call_raw(export, &input).unwrap();
+                host.call_raw(export, wasm_input()).unwrap();
             },
             &mut || {
-                native_flip = !native_flip;
-                let input = match (&other, native_flip) {
-                    (Some(o), true) => o,
-                    _ => &bytes,
-                };
+                let input = native_input();
                 if other.is_some() {
                     entra_id_connector::api::call(export, input, platform, &mut entra_id_connector::http::NoHttp);
                 } else {
