@@ -14,7 +14,7 @@ const BENCH_MAX_INSTANCES: u32 = 64;
 pub struct NativeHttp(pub ureq::Agent);
 
 impl HttpClient for NativeHttp {
-    fn send(&mut self, r: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, r: &mut HttpRequest) -> HttpOutcome {
         let mut b = ureq::http::Request::builder().method(r.method.as_str()).uri(r.url.as_str());
         for (k, v) in &r.headers {
             b = b.header(k.as_str(), v.as_str());
@@ -39,7 +39,7 @@ impl HttpClient for NativeHttp {
 pub struct Recording<C>(pub C, pub Option<HttpOutcome>);
 
 impl<C: HttpClient> HttpClient for Recording<C> {
-    fn send(&mut self, r: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, r: &mut HttpRequest) -> HttpOutcome {
         let outcome = self.0.send(r);
         self.1 = Some(outcome.clone());
         outcome
@@ -50,7 +50,7 @@ impl<C: HttpClient> HttpClient for Recording<C> {
 pub struct Canned(pub HttpOutcome);
 
 impl HttpClient for Canned {
-    fn send(&mut self, _: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, _: &mut HttpRequest) -> HttpOutcome {
         self.0.clone()
     }
 }

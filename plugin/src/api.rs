@@ -93,7 +93,7 @@ struct Counting<'a> {
 }
 
 impl HttpClient for Counting<'_> {
-    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, request: &mut HttpRequest) -> HttpOutcome {
         self.requests += 1;
         self.inner.send(request)
     }

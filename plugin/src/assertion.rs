@@ -99,7 +99,7 @@ mod tests {
 
     struct Signing(Vec<SignRequest>);
     impl HttpClient for Signing {
-        fn send(&mut self, _: &HttpRequest) -> HttpOutcome {
+        fn send(&mut self, _: &mut HttpRequest) -> HttpOutcome {
             unreachable!()
         }
         fn sign(&mut self, r: &SignRequest) -> SignOutcome {

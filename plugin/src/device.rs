@@ -115,11 +115,11 @@ pub fn start(input: &StartInput, platform: &Platform, http: &mut dyn HttpClient)
     let s = delegated(&input.settings, platform)?;
     check_now(input.now)?;
     let scope = s.scopes.delegated_request();
-    let request = crate::wire::identity_platform(HttpRequest::post_form(
+    let mut request = crate::wire::identity_platform(HttpRequest::post_form(
         endpoint(&s),
         encode::pairs([("client_id", s.client.id.as_str()), ("scope", &scope)]),
     ));
-    match http.send(&request) {
+    match http.send(&mut request) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(Phase::Token, &t))),
         HttpOutcome::Response(r) if r.is_success() => parse_start(&s, &r.body, input.now),
         HttpOutcome::Response(r) => Err(refusal(classify::from_response(Phase::Token, &r, None, &[]))),
@@ -162,8 +162,8 @@ pub fn poll(input: &PollInput, platform: &Platform, http: &mut dyn HttpClient) -
     if input.device_code.is_empty() || input.device_code.len() > 4096 {
         return Err(ConnectorError::invalid("device_code", "device_code must be the code device_code_start gave."));
     }
-    let request = poll_request(&s, &input.device_code);
-    let r = match http.send(&request) {
+    let mut request = poll_request(&s, &input.device_code);
+    let r = match http.send(&mut request) {
         HttpOutcome::TransportError(t) => {
             return Err(ConnectorError::classified(classify::from_transport(Phase::Token, &t)))
         }

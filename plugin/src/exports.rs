@@ -57,8 +57,8 @@ fn host_call<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
 struct HostHttp;
 
 impl HttpClient for HostHttp {
-    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
-        host_call(connector_http, request)
+    fn send(&mut self, request: &mut HttpRequest) -> HttpOutcome {
+        host_call(connector_http, &*request)
             .unwrap_or_else(|| HttpOutcome::transport(TransportKind::Io, "the host could not carry out the request"))
     }
 

@@ -66,7 +66,7 @@ mod tests {
 
     struct Files(Vec<FederatedTokenOutcome>);
     impl HttpClient for Files {
-        fn send(&mut self, _: &HttpRequest) -> HttpOutcome {
+        fn send(&mut self, _: &mut HttpRequest) -> HttpOutcome {
             unreachable!()
         }
         fn federated_token(&mut self, r: &FederatedTokenRequest) -> FederatedTokenOutcome {

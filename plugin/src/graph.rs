@@ -18,8 +18,8 @@ pub type ListScopesInput = connector_interface::ListScopesInput<RawSettings>;
 pub use connector_interface::io::{ConnectionKind, ScopeList, ScopeSource, TestResult, Who};
 
 fn get(http: &mut dyn HttpClient, url: String, token: &Secret) -> CResult<Value> {
-    let req = HttpRequest::get(url).bearer(token);
-    match http.send(&req) {
+    let mut req = HttpRequest::get(url).bearer(token);
+    match http.send(&mut req) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(Phase::Graph, &t))),
         HttpOutcome::Response(r) if r.is_success() => serde_json::from_str(&r.body).map_err(|_| {
             ConnectorError::plain(

@@ -11,7 +11,9 @@ pub use connector_interface::sign::{SignOutcome, SignRequest};
 /// fake in tests) and, where the host offers `connector_sign`, signing with a key the connector
 /// never holds.
 pub trait HttpClient {
-    fn send(&mut self, request: &HttpRequest) -> HttpOutcome;
+    /// Sends `request`. A client in between may add headers to it on its way (the call's
+    /// request id, `wire::Traced`), in place rather than on a copy.
+    fn send(&mut self, request: &mut HttpRequest) -> HttpOutcome;
 
     /// Signs with the host's key named in `request`. A host without the function answers
     /// `not_offered`.
@@ -27,7 +29,7 @@ pub trait HttpClient {
 }
 
 impl<F: FnMut(&HttpRequest) -> HttpOutcome> HttpClient for F {
-    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, request: &mut HttpRequest) -> HttpOutcome {
         self(request)
     }
 }
@@ -36,7 +38,7 @@ impl<F: FnMut(&HttpRequest) -> HttpOutcome> HttpClient for F {
 pub struct NoHttp;
 
 impl HttpClient for NoHttp {
-    fn send(&mut self, _: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, _: &mut HttpRequest) -> HttpOutcome {
         HttpOutcome::transport(TransportKind::BlockedHost, "this export makes no HTTP requests")
     }
 }

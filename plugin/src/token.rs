@@ -265,13 +265,13 @@ fn form_value(request: &HttpRequest, name: &str) -> Option<String> {
 fn run(
     http: &mut dyn HttpClient,
     s: &Settings,
-    request: HttpRequest,
+    mut request: HttpRequest,
     phase: Phase,
     grant: TokenGrant,
     expect: &Expect,
     redirect_uri: Option<&str>,
 ) -> CResult<TokenSet> {
-    match http.send(&request) {
+    match http.send(&mut request) {
         HttpOutcome::TransportError(t) => Err(ConnectorError::classified(classify::from_transport(phase, &t))),
         HttpOutcome::Response(r) if r.is_success() => parse_token_response(s, &r.body, grant, expect),
         HttpOutcome::Response(r) => {

@@ -59,14 +59,12 @@ impl<'a> Traced<'a> {
 }
 
 impl HttpClient for Traced<'_> {
-    fn send(&mut self, request: &HttpRequest) -> HttpOutcome {
-        let Some(id) = self.id else {
-            return self.inner.send(request);
-        };
-        let mut request = request.clone();
-        request.headers.insert("client-request-id".into(), id.into());
-        request.headers.insert("return-client-request-id".into(), "true".into());
-        self.inner.send(&request)
+    fn send(&mut self, request: &mut HttpRequest) -> HttpOutcome {
+        if let Some(id) = self.id {
+            request.headers.insert("client-request-id".into(), id.into());
+            request.headers.insert("return-client-request-id".into(), "true".into());
+        }
+        self.inner.send(request)
     }
 
     fn sign(&mut self, request: &crate::http::SignRequest) -> crate::http::SignOutcome {
@@ -106,7 +104,9 @@ mod tests {
         };
         let result: CResult<()> = traced(&mut host, Some(ID), |http| {
             for _ in 0..2 {
-                if let HttpOutcome::Response(r) = http.send(&HttpRequest::get("https://graph.example/v1.0/me".into())) {
+                if let HttpOutcome::Response(r) =
+                    http.send(&mut HttpRequest::get("https://graph.example/v1.0/me".into()))
+                {
                     return Err(ConnectorError::classified(classify::from_response(Phase::Graph, &r, None, &[])));
                 }
             }
@@ -143,7 +143,7 @@ mod tests {
             HttpOutcome::transport(crate::http::TransportKind::Timeout, "t")
         };
         let _ = traced(&mut host, None, |http| {
-            http.send(&HttpRequest::get("https://g.example/".into()));
+            http.send(&mut HttpRequest::get("https://g.example/".into()));
             Ok(())
         });
         assert!(!headers.unwrap().contains_key("client-request-id"));

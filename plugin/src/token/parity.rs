@@ -31,7 +31,7 @@ const LOGIN: &str = "https://login.microsoftonline.com";
 struct Recorder(Vec<HttpRequest>);
 
 impl HttpClient for Recorder {
-    fn send(&mut self, r: &HttpRequest) -> HttpOutcome {
+    fn send(&mut self, r: &mut HttpRequest) -> HttpOutcome {
         self.0.push(r.clone());
         HttpOutcome::Response(HttpResponse {
             status: 400,
