@@ -65,7 +65,10 @@ fn summary(samples: &[u64]) -> serde_json::Value {
 
 pub fn run(connections: usize, latency_ms: u64) -> i32 {
     let bin = crate::root().join("target/release/connector-host");
-    let cluster = pg_cluster::Cluster::start();
+    // Shared buffers that hold the table (about 3.4 KB a connection, twice over for the versions an
+    // update leaves until vacuum), as a server holding 100 000 connections would be sized; the
+    // tests' 32 MB would make every claim and read a trip through the kernel's page cache.
+    let cluster = pg_cluster::Cluster::start_with_buffers(&format!("{}MB", (connections * 8 / 1024).max(128)));
     let url = cluster.database("scale");
     let mut mock = Command::new(&bin)
         .args(["mock-entra", "--port", "0", "--latency-ms", &latency_ms.to_string()])

@@ -303,11 +303,16 @@ impl ConnectorHost {
         let mut hosts = m.allowed_hosts.clone();
         hosts.extend(options.extra_allowed_hosts.iter().cloned());
         let egress = Egress { allow_loopback: options.allow_loopback, answers: options.resolver.clone() };
+        let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
+        if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
+            return Err(ConfigError::MaxInstances { value: max_instances, limit: MAX_INSTANCES_LIMIT }.into());
+        }
         let outbound = Outbound::new(
             HostPolicy::new(hosts),
             m.max_http_response_bytes(),
             Duration::from_millis(m.http_timeout_ms()),
             egress,
+            max_instances as usize,
         );
         let extism_manifest = extism::Manifest::new([extism::Wasm::data(loaded.wasm.clone())])
             .with_config(config.into_iter())
@@ -316,10 +321,6 @@ impl ConnectorHost {
         let sign = Function::new(SIGN_FUNCTION, [PTR], [PTR], UserData::new(()), connector_sign);
         let federated =
             Function::new(FEDERATED_TOKEN_FUNCTION, [PTR], [PTR], UserData::new(()), connector_federated_token);
-        let max_instances = options.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
-        if !(1..=MAX_INSTANCES_LIMIT).contains(&max_instances) {
-            return Err(ConfigError::MaxInstances { value: max_instances, limit: MAX_INSTANCES_LIMIT }.into());
-        }
         let builder = PluginBuilder::new(extism_manifest)
             .with_wasmtime_config(engine_config(max_instances))
             .with_wasi(false)

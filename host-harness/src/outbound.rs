@@ -53,12 +53,17 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    pub fn new(policy: HostPolicy, max_body: u64, request_timeout: Duration, egress: Egress) -> Self {
+    /// `in_flight` is how many requests may be out at once (one per connector instance): that many
+    /// connections to one host are kept open between requests, so that a burst (keep-alive's 64
+    /// refreshes in flight) reuses its connections instead of opening, and on TLS shaking hands,
+    /// again for every request past the pool's size.
+    pub fn new(policy: HostPolicy, max_body: u64, request_timeout: Duration, egress: Egress, in_flight: usize) -> Self {
+        let per_host = in_flight.max(16);
         let config = ureq::Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(16)
+            .max_idle_connections(per_host * 2)
+            .max_idle_connections_per_host(per_host)
             .user_agent("connector-host/1")
             .build();
         let agent = crate::resolver::agent(config, egress);
@@ -246,7 +251,7 @@ mod tests {
     fn resolving_to(ip: &str, allow_loopback: bool) -> Outbound {
         let answers = std::collections::BTreeMap::from([("allowed.test".to_string(), vec![ip.parse().unwrap()])]);
         let egress = Egress { allow_loopback, answers: Some(std::sync::Arc::new(answers)) };
-        Outbound::new(HostPolicy::new(["allowed.test".to_string()]), 1024, Duration::from_secs(1), egress)
+        Outbound::new(HostPolicy::new(["allowed.test".to_string()]), 1024, Duration::from_secs(1), egress, 16)
     }
 
     fn refusal(o: &Outbound, url: &str) -> String {
@@ -278,6 +283,7 @@ mod tests {
             1024,
             Duration::from_secs(1),
             Egress::default(),
+            16,
         );
         let req = HttpRequest {
             method: "GET".into(),

@@ -12,6 +12,8 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// `shared_buffers`: small for the tests, sized to the data for a benchmark.
+    shared_buffers: String,
 }
 
 /// The directory of `initdb` and `pg_ctl`: the newest of Debian's /usr/lib/postgresql/N/bin.
@@ -41,10 +43,17 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// Makes and starts a cluster; panics with the server's own words when it cannot.
+    /// Makes and starts a cluster with 32 MB of shared buffers (the tests' data is small); panics
+    /// with the server's own words when it cannot.
     pub fn start() -> Cluster {
+        Self::start_with_buffers("32MB")
+    }
+
+    /// Makes and starts a cluster whose `shared_buffers` is `size` (a PostgreSQL size such as
+    /// `512MB`), as a server is sized to hold its working set.
+    pub fn start_with_buffers(size: &str) -> Cluster {
         let dir = tempfile::Builder::new().prefix("pg-cluster-").tempdir().expect("a temporary directory");
-        let cluster = Cluster { bin: bin_dir(), port: free_port(), dir };
+        let cluster = Cluster { bin: bin_dir(), port: free_port(), dir, shared_buffers: size.to_string() };
         if is_root() {
             let owned = Command::new("chown").args(["-R", "postgres:postgres"]).arg(cluster.dir.path()).status();
             assert!(owned.is_ok_and(|s| s.success()), "chown to the postgres user (made by Debian's package)");
@@ -78,9 +87,10 @@ impl Cluster {
 
     fn start_server(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=32MB",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers={}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.shared_buffers
         );
         let log = self.dir.path().join("server.log");
         let data = self.data();

@@ -86,6 +86,17 @@ fn the_lifecycle_on_postgres_with_secrets_sealed_and_migrations_versioned() {
     assert_eq!(refreshed.secrets.refresh_token, m.latest_refresh_token());
     assert!(matches!(p.create(&json!({"name": "HR", "scopes": ["User.Read"]})), Err(PlatformError::NameTaken(_))));
 
+    // Statements are prepared once per pooled connection, not once per call.
+    let store = PostgresStore::open(&d.url, &d.key_file()).unwrap();
+    let before = store.statements_prepared();
+    for _ in 0..50 {
+        store.get("HR").unwrap();
+        assert!(store.take_lease("HR", "me", now(), now() + 30).unwrap());
+        store.release_lease("HR", "me").unwrap();
+    }
+    let prepared = store.statements_prepared() - before;
+    assert!((1..=3).contains(&prepared), "{prepared} statements prepared for 150 calls of three statements");
+
     // No token in clear anywhere in the row.
     let mut raw = postgres::Client::connect(&d.url, postgres::NoTls).unwrap();
     let row = raw.query_one("SELECT row_to_json(c)::text FROM connections c WHERE name='HR'", &[]).unwrap();

@@ -6,7 +6,7 @@
 //! attention, with the failure's classification.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use super::error::PlatformError;
 use super::store::{Record, Status};
@@ -60,60 +60,42 @@ impl Platform {
 
     /// Refreshes every connection due, `options.concurrency` at a time, handing each outcome to
     /// `on_outcome` as it comes (from the worker that refreshed it) and keeping only counts.
+    ///
+    /// One thread claims and the workers refresh: the claimer keeps at least `concurrency`
+    /// names queued ahead (a batch of `concurrency` claimed whenever fewer are left), so that a
+    /// worker that finishes takes its next connection at once instead of waiting for the
+    /// store's claim, and the workers do not fall into step (all waiting on one claim, then all
+    /// starting their requests together).
     pub fn keepalive_each(
         &self,
         options: KeepaliveOptions,
         on_outcome: &(dyn Fn(&str, &Result<(), String>) + Sync),
     ) -> Result<KeepaliveCounts, PlatformError> {
         let workers = options.concurrency.max(1);
-        let queue = Mutex::new(VecDeque::<String>::new());
-        let claiming = Mutex::new(false);
+        let queue = ClaimQueue::default();
         let counts = Mutex::new(KeepaliveCounts::default());
-        let failed: Mutex<Option<PlatformError>> = Mutex::new(None);
         std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while queue.wait_until_below(workers) {
+                    let now = self.now();
+                    queue.push(self.store.claim_due(now, workers, &self.owner, now + self.lease_secs));
+                }
+            });
             for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let next = lock(&queue).pop_front();
-                    let name = match next {
-                        Some(n) => n,
-                        None => {
-                            // One worker claims the next batch; the others wait for it.
-                            let _claim = lock(&claiming);
-                            // (The guard of a scrutinee would live through the else branch.)
-                            let claimed_meanwhile = lock(&queue).pop_front();
-                            if let Some(n) = claimed_meanwhile {
-                                n
-                            } else {
-                                let now = self.now();
-                                match self.store.claim_due(now, workers, &self.owner, now + self.lease_secs) {
-                                    Ok(names) if !names.is_empty() => {
-                                        let mut q = lock(&queue);
-                                        q.extend(names);
-                                        match q.pop_front() {
-                                            Some(n) => n,
-                                            None => return,
-                                        }
-                                    }
-                                    Ok(_) => return,
-                                    Err(e) => {
-                                        lock(&failed).get_or_insert(e);
-                                        return;
-                                    }
-                                }
-                            }
+                scope.spawn(|| {
+                    while let Some(name) = queue.next(workers) {
+                        let outcome = self.keepalive_one(&name, options);
+                        on_outcome(&name, &outcome);
+                        let mut c = lock(&counts);
+                        match outcome {
+                            Ok(()) => c.refreshed += 1,
+                            Err(_) => c.failed += 1,
                         }
-                    };
-                    let outcome = self.keepalive_one(&name, options);
-                    on_outcome(&name, &outcome);
-                    let mut c = lock(&counts);
-                    match outcome {
-                        Ok(()) => c.refreshed += 1,
-                        Err(_) => c.failed += 1,
                     }
                 });
             }
         });
-        match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match queue.into_failure() {
             Some(e) => Err(e),
             None => Ok(counts.into_inner().unwrap_or_else(|e| e.into_inner())),
         }
@@ -157,13 +139,122 @@ impl Platform {
     }
 }
 
+/// Claimed names waiting for a worker, filled by one claimer.
+#[derive(Default)]
+struct ClaimQueue {
+    state: Mutex<Claimed>,
+    /// Signalled when names arrive or claiming has ended.
+    filled: Condvar,
+    /// Signalled when a worker took a name (the claimer may be due to claim more).
+    taken: Condvar,
+}
+
+#[derive(Default)]
+struct Claimed {
+    names: VecDeque<String>,
+    /// Nothing more will be claimed: the store had nothing due, or failed.
+    ended: bool,
+    failure: Option<PlatformError>,
+}
+
+impl ClaimQueue {
+    /// Waits until fewer than `low` names are queued; false once claiming has ended.
+    fn wait_until_below(&self, low: usize) -> bool {
+        let mut s = lock(&self.state);
+        while s.names.len() >= low && !s.ended {
+            s = self.taken.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        !s.ended
+    }
+
+    /// A claim's result: its names queued, or (nothing due, or a failure) the end of claiming.
+    fn push(&self, claimed: Result<Vec<String>, PlatformError>) {
+        let mut s = lock(&self.state);
+        match claimed {
+            Ok(names) if !names.is_empty() => s.names.extend(names),
+            Ok(_) => s.ended = true,
+            Err(e) => {
+                s.ended = true;
+                s.failure.get_or_insert(e);
+            }
+        }
+        self.filled.notify_all();
+    }
+
+    /// The next name for a worker, waiting for the claimer when none is queued; None once the
+    /// queue is empty and claiming has ended. Wakes the claimer when fewer than `low` are left.
+    fn next(&self, low: usize) -> Option<String> {
+        let mut s = lock(&self.state);
+        loop {
+            if let Some(name) = s.names.pop_front() {
+                if s.names.len() < low {
+                    self.taken.notify_one();
+                }
+                return Some(name);
+            }
+            if s.ended {
+                return None;
+            }
+            s = self.filled.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn into_failure(self) -> Option<PlatformError> {
+        self.state.into_inner().unwrap_or_else(|e| e.into_inner()).failure
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_secs;
+    use super::{backoff_secs, ClaimQueue};
+    use crate::platform::error::PlatformError;
+
+    #[test]
+    fn the_claim_queue_keeps_names_ahead_hands_each_out_once_and_keeps_a_failure() {
+        let queue = ClaimQueue::default();
+        let taken = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut batch = 0;
+                while queue.wait_until_below(4) {
+                    // Asked again only when fewer than 4 are left.
+                    assert!(super::lock(&queue.state).names.len() < 4);
+                    batch += 1;
+                    let claimed = match batch {
+                        1..=3 => Ok((0..4).map(|i| format!("c{batch}-{i}")).collect()),
+                        _ => Err(PlatformError::NotFound("the store went away".into())),
+                    };
+                    queue.push(claimed);
+                }
+            });
+            for _ in 0..3 {
+                s.spawn(|| {
+                    while let Some(name) = queue.next(4) {
+                        taken.lock().unwrap().push(name);
+                    }
+                });
+            }
+        });
+        let mut taken = taken.into_inner().unwrap();
+        taken.sort();
+        let expected: Vec<String> = (1..=3).flat_map(|b| (0..4).map(move |i| format!("c{b}-{i}"))).collect();
+        assert_eq!(taken, expected, "every claimed name once, none after the failure");
+        assert!(matches!(queue.into_failure(), Some(PlatformError::NotFound(_))));
+    }
+
+    #[test]
+    fn an_empty_claim_ends_the_run() {
+        let queue = ClaimQueue::default();
+        assert!(queue.wait_until_below(1));
+        queue.push(Ok(Vec::new()));
+        assert!(!queue.wait_until_below(1));
+        assert_eq!(queue.next(1), None);
+        assert!(queue.into_failure().is_none());
+    }
 
     #[test]
     fn the_backoff_grows_and_stops_at_six_hours() {

@@ -27,6 +27,7 @@ pub mod error;
 mod keepalive;
 mod panel_access;
 pub mod postgres;
+mod postgres_pool;
 pub mod retry;
 mod rows;
 pub mod sqlite;

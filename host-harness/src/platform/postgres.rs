@@ -10,6 +10,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -18,10 +19,11 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::crypto::Sealer;
 use super::error::{PlatformError, StoreError};
+use super::postgres_pool::Manager;
 use super::rows::{open_pending, Row, COLUMNS};
 use super::store::{ApiKey, PanelGrant, PanelGrantKind, Pending, Record, Store};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
 
 /// How long a method waits for a pooled connection (the server down: then it fails).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -81,6 +83,8 @@ pub struct PostgresStore {
     pool: Pool,
     sealer: Sealer,
     commits: AtomicU64,
+    /// Statements its connections have prepared (each once per connection).
+    prepared: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -102,39 +106,42 @@ impl PostgresStore {
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("connector-host");
         let sealer = Sealer::load(key_file)?;
+        let prepared = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(32)
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(Manager::new(PostgresConnectionManager::new(config, NoTls), prepared.clone()))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = PostgresStore { pool, sealer, commits: AtomicU64::new(0) };
+        let store = PostgresStore { pool, sealer, commits: AtomicU64::new(0), prepared };
         store.migrate()?;
         Ok(store)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, PlatformError> {
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, PlatformError> {
         self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()).into())
     }
 
     /// Runs one statement; rows changed. A connection the server closed is dropped by the pool.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PlatformError> {
         let mut c = self.conn()?;
-        let n = c.execute(sql, params).map_err(db)?;
+        let statement = c.statement(sql).map_err(db)?;
+        let n = c.client.execute(&statement, params).map_err(db)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(n)
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>, PlatformError> {
         let mut c = self.conn()?;
-        c.query(sql, params).map_err(db)
+        let statement = c.statement(sql).map_err(db)?;
+        c.client.query(&statement, params).map_err(db)
     }
 
     fn migrate(&self) -> Result<(), PlatformError> {
         let mut c = self.conn()?;
-        let mut tx = c.transaction().map_err(db)?;
+        let mut tx = c.client.transaction().map_err(db)?;
         tx.batch_execute(
             "SELECT pg_advisory_xact_lock(7402615103);
              CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -154,6 +161,13 @@ impl PostgresStore {
     }
 
     /// The schema versions applied, in order.
+    /// Statements prepared on this store's connections so far: each connection prepares each
+    /// statement it runs once, so this stays at most the pool's size times the store's
+    /// statements however many calls are made.
+    pub fn statements_prepared(&self) -> u64 {
+        self.prepared.load(Ordering::Relaxed)
+    }
+
     pub fn schema_versions(&self) -> Result<Vec<i32>, PlatformError> {
         Ok(self
             .query("SELECT version FROM schema_migrations ORDER BY version", &[])?
@@ -276,7 +290,7 @@ impl Store for PostgresStore {
 
     fn delete(&self, name: &str) -> Result<(), PlatformError> {
         let mut c = self.conn()?;
-        let mut tx = c.transaction().map_err(db)?;
+        let mut tx = c.client.transaction().map_err(db)?;
         let n = tx.execute("DELETE FROM connections WHERE name=$1", &[&name]).map_err(db)?;
         tx.execute("DELETE FROM pending WHERE name=$1", &[&name]).map_err(db)?;
         tx.commit().map_err(db)?;
