@@ -3,7 +3,7 @@
 
 use connector_interface::Export;
 
-use crate::error::{envelope, ConnectorError, ErrorCode};
+use crate::error::{envelope, CResult, ConnectorError, ErrorCode};
 use crate::http::{HttpClient, HttpOutcome, HttpRequest};
 use crate::input::decode;
 use crate::settings::Platform;
@@ -38,13 +38,13 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         })),
         Export::AuthorizeUrl => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
         Export::AdminConsentUrl => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),
-        Export::ExchangeCode => envelope(decode(input).and_then(|i: token::ExchangeInput| {
+        Export::ExchangeCode => token_envelope(decode(input).and_then(|i: token::ExchangeInput| {
             traced(http, i.client_request_id.as_deref(), |http| token::exchange_code(&i, platform, http))
         })),
-        Export::RefreshToken => envelope(decode(input).and_then(|i: token::RefreshInput| {
+        Export::RefreshToken => token_envelope(decode(input).and_then(|i: token::RefreshInput| {
             traced(http, i.client_request_id.as_deref(), |http| token::refresh_token(&i, platform, http))
         })),
-        Export::ClientCredentials => envelope(decode(input).and_then(|i: token::ClientCredentialsInput| {
+        Export::ClientCredentials => token_envelope(decode(input).and_then(|i: token::ClientCredentialsInput| {
             traced(http, i.client_request_id.as_deref(), |http| token::client_credentials(&i, platform, http))
         })),
         Export::TestConnection => envelope(decode(input).and_then(|i: graph::TestInput| {
@@ -57,6 +57,18 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         Export::DeviceCodePoll => envelope(decode(input).and_then(|i: device::PollInput| {
             traced(http, i.client_request_id.as_deref(), |http| device::poll(&i, platform, http))
         })),
+    }
+}
+
+/// The envelope of a token export: a token set written by `json_out` (its tokens are most of its
+/// bytes), a failure as every envelope is.
+fn token_envelope(result: CResult<token::TokenSet>) -> String {
+    match &result {
+        Ok(t) => match crate::json_out::token_set_envelope(t).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            _ => envelope(result),
+        },
+        Err(_) => envelope(result),
     }
 }
 

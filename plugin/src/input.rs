@@ -153,6 +153,14 @@ fn nesting_depth(text: &str) -> usize {
             b'"' => {
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
+                    // Eight bytes at a time while none of them ends the string or escapes.
+                    if let Some(chunk) = bytes.get(i..i + 8) {
+                        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+                        if !crate::json_out::any_quote_or_backslash(word) {
+                            i += 8;
+                            continue;
+                        }
+                    }
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
             }
@@ -347,5 +355,13 @@ mod tests {
         assert_eq!(nesting_depth(r#"{"a":"[[[[[\"[[["}"#), 1);
         assert_eq!(nesting_depth(r#"{"a":"x\\","b":[[1]]}"#), 3);
         assert_eq!(nesting_depth(r#"{"a":"unterminated [[["#), 1);
+        // Long strings are skipped eight bytes at a time: an escaped quote or backslash at every
+        // offset of a word, and the string's end at every offset, still end it where they should.
+        for pad in 0..20 {
+            let p = "a".repeat(pad);
+            assert_eq!(nesting_depth(&format!(r#"{{"k":"{p}\"{p}[[[","x":[1]}}"#)), 2, "{pad}");
+            assert_eq!(nesting_depth(&format!(r#"{{"k":"{p}\\","x":[[{p}]]}}"#)), 3, "{pad}");
+            assert_eq!(nesting_depth(&format!(r#"{{"k":"{p}"}}"#)), 1, "{pad}");
+        }
     }
 }

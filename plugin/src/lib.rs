@@ -21,6 +21,7 @@ pub mod graph;
 pub mod http;
 pub mod idtoken;
 pub mod input;
+pub mod json_out;
 pub mod jwt;
 pub mod pkce;
 pub mod scopes;
