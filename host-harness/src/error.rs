@@ -165,6 +165,11 @@ pub fn parse_envelope<T: DeserializeOwned>(export: &str, text: &str) -> CallResu
         reason: reason.to_string(),
         source,
     };
+    // A good answer is read in one pass, straight into its type; only a document that does not
+    // read as the export's envelope is read again, to say what is wrong with it.
+    if let Ok(envelope) = serde_json::from_str::<Envelope<T>>(text) {
+        return Ok(envelope.into_result());
+    }
     // The shape first (so that the reason names it), then the payload's type.
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid("not JSON", Some(e)))?;
     let obj = doc.as_object().ok_or_else(|| invalid("not a JSON object", None))?;
