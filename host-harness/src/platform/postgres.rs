@@ -168,6 +168,11 @@ impl PostgresStore {
         self.prepared.load(Ordering::Relaxed)
     }
 
+    /// Connections this store's pool holds open now.
+    pub fn connections_open(&self) -> u32 {
+        self.pool.state().connections
+    }
+
     pub fn schema_versions(&self) -> Result<Vec<i32>, PlatformError> {
         Ok(self
             .query("SELECT version FROM schema_migrations ORDER BY version", &[])?
