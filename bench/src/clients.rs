@@ -58,9 +58,9 @@ impl HttpClient for Canned {
 /// A bare instance configured as the host configures the connector for the mock, whose
 /// `connector_http` answers every request with `outcome`: a network export's own work, without the
 /// network and without the host's outbound path.
-pub fn canned_instance(wasm: &[u8], mock: &MockEntra, outcome: &HttpOutcome) -> Plugin {
+pub fn canned_instance(module: &Wasm, mock: &MockEntra, outcome: &HttpOutcome) -> Plugin {
     let config = mock_idp::load_options(&mock.base_url()).config;
-    let manifest = Manifest::new([Wasm::data(wasm.to_vec())]).with_config(config.into_iter());
+    let manifest = Manifest::new([module.clone()]).with_config(config.into_iter());
     bare_builder(manifest, serde_json::to_string(outcome).unwrap(), true).build().unwrap()
 }
 
@@ -106,12 +106,12 @@ pub fn compiled_bytes(wasm: &[u8]) -> usize {
     wasmtime::Engine::new(&config).and_then(|engine| engine.precompile_module(wasm)).map_or(0, |code| code.len())
 }
 
-pub fn builder(wasm: &[u8]) -> PluginBuilder<'static> {
-    builder_fuel(wasm, true)
+pub fn builder(module: &Wasm) -> PluginBuilder<'static> {
+    builder_fuel(module, true)
 }
 
 /// The connector with the platform's app configured, every request refused.
-pub fn builder_fuel(wasm: &[u8], fuel: bool) -> PluginBuilder<'static> {
-    let manifest = Manifest::new([Wasm::data(wasm.to_vec())]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID);
+pub fn builder_fuel(module: &Wasm, fuel: bool) -> PluginBuilder<'static> {
+    let manifest = Manifest::new([module.clone()]).with_config_key("client_id", mock_entra::TEST_CLIENT_ID);
     bare_builder(manifest, r#"{"transport_error":{"kind":"blocked_host","message":"bench"}}"#.into(), fuel)
 }

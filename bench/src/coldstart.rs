@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use extism::{CompiledPlugin, Plugin};
+use extism::{CompiledPlugin, Plugin, Wasm};
 use serde_json::Value;
 
 use crate::clients::{builder, builder_fuel};
@@ -22,14 +22,14 @@ pub struct ColdStart {
 }
 
 /// `cases` are the exports' (label, export, input, other) rows; authorize_url's input times fuel.
-pub fn measure_cold_start(wasm: &[u8], cases: &[(&str, &str, Value, Option<Value>)]) -> ColdStart {
+pub fn measure_cold_start(module: &Wasm, cases: &[(&str, &str, Value, Option<Value>)]) -> ColdStart {
     let compile = measure(5, || {
-        CompiledPlugin::new(builder(wasm).with_cache_disabled()).unwrap();
+        CompiledPlugin::new(builder(module).with_cache_disabled()).unwrap();
     });
     let compile_cached = measure(20, || {
-        CompiledPlugin::new(builder(wasm)).unwrap();
+        CompiledPlugin::new(builder(module)).unwrap();
     });
-    let compiled = CompiledPlugin::new(builder(wasm)).unwrap();
+    let compiled = CompiledPlugin::new(builder(module)).unwrap();
     // A new instance ready to call. `Plugin::new_from_compiled` makes the store, the linker and
     // extism's kernel instance; extism instantiates the connector's module itself lazily, at the
     // first call. Each sample times a new instance and its first `noop`, less a `noop` on a warm
@@ -78,7 +78,7 @@ pub fn measure_cold_start(wasm: &[u8], cases: &[(&str, &str, Value, Option<Value
     let with_fuel = measure(2000, || {
         let _: String = fueled.call("authorize_url", auth_bytes.as_slice()).unwrap();
     });
-    let unfueled_compiled = CompiledPlugin::new(builder_fuel(wasm, false)).unwrap();
+    let unfueled_compiled = CompiledPlugin::new(builder_fuel(module, false)).unwrap();
     let mut unfueled = Plugin::new_from_compiled(&unfueled_compiled).unwrap();
     let without_fuel = measure(2000, || {
         let _: String = unfueled.call("authorize_url", auth_bytes.as_slice()).unwrap();

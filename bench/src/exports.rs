@@ -69,7 +69,7 @@ fn alternating<'a>(input: &'a [u8], other: Option<&'a [u8]>) -> impl FnMut() -> 
 }
 
 pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &ConnectorPlatform) -> Exports {
-    let wasm = host.loaded().wasm.clone();
+    let module = host_harness::host::extism_module(host.loaded());
     // The floor: the cheapest export through the same host path (`noop`, a constant answer). It
     // is taken in turn with every figure that is compared with it; `floor` pools those samples.
     let mut floor_samples: Vec<f64> = Vec::new();
@@ -170,7 +170,7 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
         let first = entra_id_connector::api::call(export, &bytes, platform, &mut recording);
         assert!(first.starts_with("{\"ok\""), "{label}: {first}");
         let outcome = recording.1.expect("the export made a request");
-        let mut instance = canned_instance(&wasm, mock, &outcome);
+        let mut instance = canned_instance(&module, mock, &outcome);
         let answer_bytes = instance.call::<&[u8], &[u8]>(export, &bytes).unwrap().len();
         let mut canned = Canned(outcome);
         let in_turn = with_floor_and_moving(

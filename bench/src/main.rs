@@ -87,7 +87,7 @@ fn run() -> i32 {
         report::print_msal(&msal::compare(&host));
         return 0;
     }
-    let cold = coldstart::measure_cold_start(&wasm, &exports::cases());
+    let cold = coldstart::measure_cold_start(&host_harness::host::extism_module(host.loaded()), &exports::cases());
     let figures = Figures {
         wasm_bytes: wasm.len(),
         compiled_bytes: clients::compiled_bytes(&wasm),

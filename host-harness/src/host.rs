@@ -74,6 +74,15 @@ pub fn engine_config(max_instances: u32) -> wasmtime::Config {
     config
 }
 
+/// The module as the host gives it to extism: by its path, with the hash of the bytes the
+/// manifest's pin was checked against, so that extism, which reads it again to compile, refuses
+/// any other bytes. Every instance starts from a copy of extism's manifest
+/// (`Plugin::new_from_compiled`): given as data, the module itself (half a megabyte) was copied
+/// into each instance, a quarter of the time making one took, and kept there.
+pub fn extism_module(loaded: &LoadedManifest) -> extism::Wasm {
+    extism::Wasm::file(&loaded.wasm_path).with_hash(manifest::sha256_hex(&loaded.wasm))
+}
+
 /// How the platform loads a connector beyond what its manifest says.
 #[derive(Clone, Default)]
 pub struct LoadOptions {
@@ -314,7 +323,7 @@ impl ConnectorHost {
             egress,
             max_instances as usize,
         );
-        let extism_manifest = extism::Manifest::new([extism::Wasm::data(loaded.wasm.clone())])
+        let extism_manifest = extism::Manifest::new([extism_module(&loaded)])
             .with_config(config.into_iter())
             .with_memory_max(m.max_pages());
         let http = Function::new("connector_http", [PTR], [PTR], UserData::new(outbound.clone()), connector_http);
@@ -327,7 +336,9 @@ impl ConnectorHost {
             .with_functions([http, sign, federated])
             .with_fuel_limit(m.max_fuel());
         let builder = cache::apply(builder, &options.cache)?;
-        let compiled = CompiledPlugin::new(builder).map_err(|source| HostError::Load { source })?;
+        let compiled = CompiledPlugin::new(builder).map_err(|source| {
+            manifest::changed_since_load(&loaded).map_or(HostError::Load { source }, HostError::from)
+        })?;
         let host = ConnectorHost {
             max_fuel: m.max_fuel(),
             timeout: Duration::from_millis(options.timeout_ms.unwrap_or(m.timeout_ms())),

@@ -182,6 +182,22 @@ fn read_wasm(path: &Path, wasm_path: &Path) -> Result<Vec<u8>, ManifestError> {
     })
 }
 
+/// When the module on disk is no longer the one `loaded` read and checked against the pin (the
+/// host hands extism the module's path, and extism reads it again): gone, or other bytes.
+pub fn changed_since_load(loaded: &LoadedManifest) -> Option<ManifestError> {
+    let now = match read_wasm(&loaded.path, &loaded.wasm_path) {
+        Ok(bytes) => bytes,
+        Err(gone) => return Some(gone),
+    };
+    let actual = sha256_hex(&now);
+    (actual != sha256_hex(&loaded.wasm)).then(|| ManifestError::HashMismatch {
+        path: loaded.path.clone(),
+        wasm: loaded.wasm_path.clone(),
+        actual,
+        pinned: loaded.manifest.wasm.sha256.clone(),
+    })
+}
+
 /// Reads, validates and hash-checks a manifest and its module.
 pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     let (_, manifest, wasm_path) = read(path)?;

@@ -201,6 +201,35 @@ fn manifest_refusals_are_one_clear_line() {
     assert_eq!(host.timeout(), Duration::from_millis(host_harness::manifest::DEFAULT_TIMEOUT_MS));
 }
 
+/// The host gives extism the module by its path and the hash of the bytes it checked against the
+/// pin (so that an instance does not start from a copy of the whole module): a module replaced
+/// or removed between reading the manifest and compiling is refused, never compiled.
+#[test]
+fn a_module_changed_after_its_manifest_was_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_manifest(dir.path(), |_| {});
+    let loaded = host_harness::manifest::load(&path).unwrap();
+    match host_harness::host::extism_module(&loaded) {
+        extism::Wasm::File { path, meta } => {
+            assert_eq!(path, loaded.wasm_path);
+            assert_eq!(meta.hash.as_deref(), Some(loaded.manifest.wasm.sha256.as_str()));
+        }
+        other => panic!("the module is not given by its path: {}", matches!(other, extism::Wasm::Data { .. })),
+    }
+    let wasm = dir.path().join("connector.wasm");
+    let mut replaced = std::fs::read(&wasm).unwrap();
+    replaced.extend_from_slice(b"\0\x08trailing");
+    std::fs::write(&wasm, &replaced).unwrap();
+    let refusal = ConnectorHost::from_loaded(loaded.clone(), &LoadOptions::default()).err().expect("refused");
+    let line = refusal.to_string();
+    assert!(matches!(refusal, HostError::Manifest(_)), "{line}");
+    assert!(line.contains(&host_harness::manifest::sha256_hex(&replaced)) && line.contains("refusing"), "{line}");
+
+    std::fs::remove_file(&wasm).unwrap();
+    let line = ConnectorHost::from_loaded(loaded, &LoadOptions::default()).err().expect("refused").to_string();
+    assert!(line.contains("connector.wasm"), "{line}");
+}
+
 #[test]
 fn a_host_outside_allowed_hosts_is_never_contacted() {
     // The target listens on loopback, but under a name the manifest does not allow.
