@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use connector_interface::{AuthorizeUrlInput, Secret};
-use host_harness::platform::random_token;
+use host_harness::platform::sign_in_secrets;
 use host_harness::ConnectorHost;
 
 use crate::inputs::{settings_map, REDIRECT};
@@ -73,12 +73,14 @@ fn alternate(host: &ConnectorHost, child: &mut Child) -> Result<Msal, String> {
     settings.insert("prompt".into(), "select_account".into());
     settings.insert("login_hint".into(), LOGIN_HINT.into());
     let ours = || {
+        // As `Platform::begin_authorization` makes them.
+        let (state, verifier, nonce) = sign_in_secrets();
         let input = AuthorizeUrlInput {
             settings: settings.clone(),
             redirect_uri: REDIRECT.into(),
-            state: random_token(32),
-            code_verifier: Secret::new(random_token(48)),
-            nonce: Some(random_token(24)),
+            state,
+            code_verifier: Secret::new(verifier),
+            nonce: Some(nonce),
             claims: None,
         };
         host.v1().authorize_url(&input).unwrap().unwrap();

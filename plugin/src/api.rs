@@ -36,8 +36,14 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         Export::ListScopes => envelope(decode(input).and_then(|i: graph::ListScopesInput| {
             traced(http, i.client_request_id.as_deref(), |http| graph::list_scopes(&i, platform, http))
         })),
-        Export::AuthorizeUrl => envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform))),
-        Export::AdminConsentUrl => envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform))),
+        Export::AuthorizeUrl => written_envelope(
+            decode(input).and_then(|i| authorize::authorize_url(&i, platform)),
+            crate::json_out::authorize_envelope,
+        ),
+        Export::AdminConsentUrl => written_envelope(
+            decode(input).and_then(|i| authorize::admin_consent_url(&i, platform)),
+            crate::json_out::consent_envelope,
+        ),
         Export::ExchangeCode => token_envelope(decode(input).and_then(|i: token::ExchangeInput| {
             traced(http, i.client_request_id.as_deref(), |http| token::exchange_code(&i, platform, http))
         })),
@@ -68,6 +74,15 @@ fn token_envelope(result: CResult<token::TokenSet>) -> String {
             Ok(Ok(text)) => text,
             _ => envelope(result),
         },
+        Err(_) => envelope(result),
+    }
+}
+
+/// The envelope of an answer `json_out` writes with `write` (one long string is most of it), a
+/// failure as every envelope is.
+fn written_envelope<T: serde::Serialize>(result: CResult<T>, write: fn(&T) -> Vec<u8>) -> String {
+    match &result {
+        Ok(answer) => String::from_utf8(write(answer)).unwrap_or_else(|_| envelope(result)),
         Err(_) => envelope(result),
     }
 }

@@ -2,10 +2,25 @@
 //!
 //! Everything but RFC 3986 unreserved characters is encoded, so a space is `%20` (as in
 //! Microsoft's own samples) and `:`/`/` in a redirect URI are `%3A`/`%2F`.
+//!
+//! Written here rather than through `percent_encoding`'s iterator, which hands out one slice per
+//! run or escaped byte: inside wasm, with fuel counted on every loop, that iterator was the
+//! largest item of the authorize URL's profile (about 5 % of starting a sign-in). Runs of kept
+//! characters are copied whole; tests hold the output to `percent_encoding`'s.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+/// Whether a byte is written as is: the unreserved characters (letters, digits, `-._~`).
+const KEPT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    t
+};
 
-const UNRESERVED_KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Encodes one component.
 pub fn component(s: &str) -> String {
@@ -16,8 +31,20 @@ pub fn component(s: &str) -> String {
 
 /// Appends one encoded component to `out`.
 pub fn push_component(out: &mut String, s: &str) {
-    for chunk in utf8_percent_encode(s, UNRESERVED_KEPT) {
-        out.push_str(chunk);
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().position(|b| !KEPT[usize::from(b)]).unwrap_or(rest.len());
+        // Every byte before `run` is ASCII, so `run` falls between two characters.
+        let (kept, encoded) = rest.split_at(run);
+        out.push_str(kept);
+        let Some(c) = encoded.chars().next() else { break };
+        let mut utf8 = [0u8; 4];
+        for &b in c.encode_utf8(&mut utf8).as_bytes() {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        rest = &encoded[c.len_utf8()..];
     }
 }
 
@@ -37,6 +64,16 @@ pub fn pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String 
 
 #[cfg(test)]
 mod tests {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    use proptest::prelude::*;
+
+    /// The same set, as `percent_encoding` states it: the reference the encoder is held to.
+    const UNRESERVED_KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+    fn reference(s: &str) -> String {
+        utf8_percent_encode(s, UNRESERVED_KEPT).to_string()
+    }
+
     #[test]
     fn encodes_like_the_docs() {
         assert_eq!(
@@ -44,5 +81,28 @@ mod tests {
             "openid%20offline_access%20https%3A%2F%2Fgraph.microsoft.com%2Fmail.read"
         );
         assert_eq!(super::pairs([("a", "b c"), ("d~", "é")]), "a=b%20c&d~=%C3%A9");
+    }
+
+    #[test]
+    fn every_character_class_is_encoded_as_percent_encoding_does() {
+        let every_ascii: String = (0u8..0x80).map(char::from).collect();
+        for s in
+            ["", "a", "%", "%%", "é", "aé", "éa", "中文🙂", "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}", &every_ascii]
+        {
+            assert_eq!(super::component(s), reference(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_encoded_as_percent_encoding_does(s in any::<String>()) {
+            prop_assert_eq!(super::component(&s), reference(&s));
+        }
+
+        #[test]
+        fn any_pairs_are_joined_and_encoded(pairs in proptest::collection::vec((any::<String>(), any::<String>()), 0..6)) {
+            let expected: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", reference(k), reference(v))).collect();
+            prop_assert_eq!(super::pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))), expected.join("&"));
+        }
     }
 }

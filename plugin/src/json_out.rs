@@ -1,6 +1,7 @@
-//! The two largest documents the connector writes on its hot path, written by hand: the token
-//! request handed to the host (`connector_http`) and the token set a token export answers. Their
-//! bulk is tokens (kilobytes of base64url), and serde_json escapes a string one byte at a time,
+//! The largest documents the connector writes on its hot paths, written by hand: the token
+//! request handed to the host (`connector_http`), the token set a token export answers, and the
+//! authorize and admin consent URLs' answers. Their bulk is tokens (kilobytes of base64url) or a
+//! URL, and serde_json escapes a string one byte at a time,
 //! which inside wasm (with fuel metering on every loop) was the largest single item of a token
 //! export's profile. [`push_str`] looks at eight bytes at a time instead. Everything that is not
 //! a long string still goes through serde_json, and tests hold both documents byte for byte to
@@ -8,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::authorize::{AdminConsentOutput, AuthorizeOutput};
 use crate::http::HttpRequest;
 use crate::token::TokenSet;
 
@@ -167,6 +169,36 @@ pub fn token_set_envelope(t: &TokenSet) -> serde_json::Result<Vec<u8>> {
     }
     out.extend_from_slice(b"}}");
     Ok(out)
+}
+
+/// The envelope `{"ok":{...}}` of an answer whose members are all strings, in the order given
+/// (the order the type declares them, as serde_json writes it).
+fn strings_envelope(members: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + members.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>());
+    out.extend_from_slice(b"{\"ok\":{");
+    for (n, (name, value)) in members.iter().enumerate() {
+        key(&mut out, name, n == 0);
+        push_str(&mut out, value);
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// The envelope of an authorize URL: the URL is most of it.
+pub fn authorize_envelope(o: &AuthorizeOutput) -> Vec<u8> {
+    strings_envelope(&[
+        ("url", &o.url),
+        ("code_challenge", &o.code_challenge),
+        ("code_challenge_method", &o.code_challenge_method),
+        ("scope", &o.scope),
+        ("client_id", &o.client_id),
+        ("tenant", &o.tenant),
+    ])
+}
+
+/// The envelope of an admin consent URL.
+pub fn consent_envelope(o: &AdminConsentOutput) -> Vec<u8> {
+    strings_envelope(&[("url", &o.url), ("scope", &o.scope), ("client_id", &o.client_id), ("tenant", &o.tenant)])
 }
 
 #[cfg(test)]

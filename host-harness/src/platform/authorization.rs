@@ -11,7 +11,7 @@ use connector_interface::{
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::clock::random_token;
+use super::clock::{random_token, sign_in_secrets};
 use super::error::{PlatformError, StateError};
 use super::store::{Pending, PendingSecrets, Purpose, Record, Secrets, Status};
 use super::{Platform, PENDING_TTL_SECS};
@@ -91,7 +91,8 @@ impl Platform {
     /// minutes and usable once; the URL comes from the connector.
     pub fn begin_authorization(&self, name: &str) -> Result<AuthorizationStart, PlatformError> {
         let r = self.store.get(name)?;
-        let (state, verifier, nonce) = (random_token(32), Secret::new(random_token(48)), random_token(24));
+        let (state, verifier, nonce) = sign_in_secrets();
+        let verifier = Secret::new(verifier);
         let (settings, keys) = self.for_connector(&r)?;
         let out = self.host.v1_with(&keys).authorize_url(&AuthorizeUrlInput {
             settings,

@@ -33,10 +33,36 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+/// A sign-in's state, PKCE verifier and nonce (32, 48 and 24 bytes from the OS CSPRNG,
+/// base64url), drawn in one request to the OS: starting a sign-in is on the panel's path, and
+/// each request costs a system call.
+pub fn sign_in_secrets() -> (String, String, String) {
+    let b = random_bytes::<{ 32 + 48 + 24 }>();
+    (URL_SAFE_NO_PAD.encode(&b[..32]), URL_SAFE_NO_PAD.encode(&b[32..80]), URL_SAFE_NO_PAD.encode(&b[80..]))
+}
+
 /// A number below `bound` from the OS CSPRNG (jitter); 0 when `bound` is 0.
 pub fn random_below(bound: u64) -> u64 {
     if bound == 0 {
         return 0;
     }
     u64::from_le_bytes(random_bytes::<8>()) % bound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_s_secrets_have_their_lengths_and_are_never_drawn_twice() {
+        let (state, verifier, nonce) = sign_in_secrets();
+        // 32, 48 and 24 bytes in base64url without padding; a verifier of 43 to 128 characters
+        // (RFC 7636).
+        assert_eq!((state.len(), verifier.len(), nonce.len()), (43, 64, 32));
+        let url_safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        assert!(url_safe(&state) && url_safe(&verifier) && url_safe(&nonce));
+        assert!(state != verifier[..43] && verifier[..32] != nonce && state[..32] != nonce);
+        let again = sign_in_secrets();
+        assert!(again.0 != state && again.1 != verifier && again.2 != nonce);
+    }
 }

@@ -46,7 +46,7 @@ use crate::host::ConnectorHost;
 use crate::outbound::Outbound;
 
 pub use authorization::{AuthorizationStart, Connected};
-pub use clock::{random_token, system_clock, unix_now, Clock};
+pub use clock::{random_token, sign_in_secrets, system_clock, unix_now, Clock};
 pub use error::{KeyError, PlatformError, StateError, StoreError};
 pub use keepalive::{KeepaliveCounts, KeepaliveOptions, KeepaliveOutcome};
 pub use panel_access::{PanelSession, LINK_TTL_SECS, SESSION_TTL_SECS};

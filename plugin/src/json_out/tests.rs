@@ -93,6 +93,33 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn the_url_answers_are_written_as_the_generic_envelope_writes_them(
+        parts in proptest::collection::vec(any::<String>(), 6),
+        method in prop_oneof![Just("S256"), Just("plain \"quoted\"")],
+    ) {
+        let authorize = AuthorizeOutput {
+            url: parts[0].clone(),
+            code_challenge: parts[1].clone(),
+            code_challenge_method: method.into(),
+            scope: parts[2].clone(),
+            client_id: parts[3].clone(),
+            tenant: parts[4].clone(),
+        };
+        let by_hand = String::from_utf8(authorize_envelope(&authorize)).unwrap();
+        prop_assert_eq!(by_hand, crate::error::envelope(Ok(authorize)));
+        let consent = AdminConsentOutput {
+            url: parts[5].clone(),
+            scope: parts[2].clone(),
+            client_id: parts[3].clone(),
+            tenant: parts[4].clone(),
+        };
+        let by_hand = String::from_utf8(consent_envelope(&consent)).unwrap();
+        prop_assert_eq!(by_hand, crate::error::envelope(Ok(consent)));
+    }
+}
+
 #[test]
 fn a_request_without_headers_or_body() {
     let r = HttpRequest { method: "GET".into(), url: "https://x/".into(), headers: BTreeMap::new(), body: None };
