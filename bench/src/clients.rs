@@ -35,11 +35,13 @@ impl HttpClient for NativeHttp {
     }
 }
 
-/// Keeps the last outcome a client gave, to replay it.
-pub struct Recording<C>(pub C, pub Option<HttpOutcome>);
+/// Keeps the last outcome a client gave, to replay it, and the length of the last request's
+/// document.
+pub struct Recording<C>(pub C, pub Option<HttpOutcome>, pub Option<usize>);
 
 impl<C: HttpClient> HttpClient for Recording<C> {
     fn send(&mut self, r: &mut HttpRequest) -> HttpOutcome {
+        self.2 = serde_json::to_vec(&*r).ok().map(|d| d.len());
         let outcome = self.0.send(r);
         self.1 = Some(outcome.clone());
         outcome

@@ -13,7 +13,7 @@ use crate::inputs::{
     VERIFIER,
 };
 use crate::measure::{measure, measure_in_turn, median_of, Figure};
-use crate::rows::{network_row, sized_row, with_floor_and_moving, Measured, Row};
+use crate::rows::{network_row, sized_row, with_floor_and_moving, HostCallBytes, Measured, Row};
 
 /// What the exports' rounds gave.
 pub struct Exports {
@@ -91,6 +91,7 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
             2000,
             (&mut noop, &mut floor_samples),
             (bytes.len(), answer_bytes),
+            None,
             &mut || {
                 host.call_raw(export, wasm_input()).unwrap();
             },
@@ -166,10 +167,16 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
         ("refresh_token (canned answer)", "refresh_token", refresh),
     ] {
         let mut recording =
-            Recording(NativeHttp(ureq::Agent::config_builder().http_status_as_error(false).build().into()), None);
+            Recording(NativeHttp(ureq::Agent::config_builder().http_status_as_error(false).build().into()), None, None);
         let first = entra_id_connector::api::call(export, &bytes, platform, &mut recording);
         assert!(first.starts_with("{\"ok\""), "{label}: {first}");
         let outcome = recording.1.expect("the export made a request");
+        // The request document as the connector writes it (`json_out::request`, byte for byte
+        // serde_json's) and the answer document as the host writes it.
+        let host_calls = HostCallBytes {
+            written: recording.2.expect("the request was kept"),
+            read: serde_json::to_vec(&outcome).unwrap().len(),
+        };
         let mut instance = canned_instance(&module, mock, &outcome);
         let answer_bytes = instance.call::<&[u8], &[u8]>(export, &bytes).unwrap().len();
         let mut canned = Canned(outcome);
@@ -178,6 +185,7 @@ pub fn measure_exports(host: &ConnectorHost, mock: &MockEntra, platform: &Connec
             500,
             (&mut noop, &mut floor_samples),
             (bytes.len(), answer_bytes),
+            Some(host_calls),
             &mut || {
                 instance.call::<&[u8], &[u8]>(export, &bytes).unwrap();
             },

@@ -84,6 +84,7 @@ fn run() -> i32 {
     let exports = exports::measure_exports(&host, &mock, &platform);
     if args.first().map(String::as_str) == Some("exports") {
         report::print_rows(exports.floor, &exports.rows);
+        report::print_host_calls(&exports.entries);
         report::print_msal(&msal::compare(&host));
         return 0;
     }

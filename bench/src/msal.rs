@@ -18,10 +18,12 @@ use crate::root;
 pub const LOGIN_HINT: &str = "adele.vance@contoso.onmicrosoft.com";
 const SAMPLES: usize = 2000;
 
-/// Both medians, in microseconds, and the msal release timed.
+/// Both medians, in microseconds, each over the samples of every process; MSAL's median in each
+/// of its processes; and the msal release timed.
 pub struct Msal {
     pub ours_us: f64,
     pub msal_us: f64,
+    pub msal_by_process_us: Vec<f64>,
     pub version: String,
 }
 
@@ -31,15 +33,50 @@ impl Msal {
     }
 }
 
+/// MSAL's side runs in this many Python processes, one after another, each alternating with
+/// ours for an equal share of the [`ROUNDS`]. A Python process's speed depends on the process
+/// itself (its address space layout, its hash seed: pyperf runs every benchmark in many worker
+/// processes for this reason, github.com/psf/pyperf/issues/136): with one process, MSAL's
+/// median was 147 us in some runs of the same build and 235 to 290 us in the others, while ours
+/// stayed where it was.
+pub const PROCESSES: usize = 4;
+
+/// Batches of MSAL's calls and of ours, alternating, over all the processes.
+const ROUNDS: usize = 200;
+
 /// The comparison, or why it was not made (no virtual environment with msal). MSAL's calls and
-/// ours are timed in alternating batches ([`ROUNDS`] of them), each side's median taken over all
-/// its batches: both meet the same moments of the machine.
+/// ours are timed in alternating batches, so both meet the same moments of the machine; each
+/// side's median is taken over all its batches.
 pub fn compare(host: &ConnectorHost) -> Result<Msal, String> {
     let python = root().join("target/msal-venv/bin/python");
     if !python.exists() {
         return Err("not measured: no target/msal-venv (make bench makes it when pip reaches the registry)".into());
     }
-    let mut child = Command::new(&python)
+    let (mut msal, mut mine, mut by_process, mut version) = (Vec::new(), Vec::new(), Vec::new(), String::new());
+    for _ in 0..PROCESSES {
+        let part = in_one_process(host, &python)?;
+        by_process.push(median_of(part.msal.clone()).median);
+        msal.extend(part.msal);
+        mine.extend(part.mine);
+        version = part.version;
+    }
+    Ok(Msal {
+        ours_us: median_of(mine).median,
+        msal_us: median_of(msal).median,
+        msal_by_process_us: by_process,
+        version,
+    })
+}
+
+/// One process's share: the msal release and both sides' samples, in microseconds.
+struct Samples {
+    version: String,
+    msal: Vec<f64>,
+    mine: Vec<f64>,
+}
+
+fn in_one_process(host: &ConnectorHost, python: &std::path::Path) -> Result<Samples, String> {
+    let mut child = Command::new(python)
         .arg(root().join("bench/msal_initiate.py"))
         .arg("rounds")
         .stdin(Stdio::piped())
@@ -47,7 +84,7 @@ pub fn compare(host: &ConnectorHost) -> Result<Msal, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("not measured: {e}"))?;
-    let result = alternate(host, &mut child);
+    let result = alternate(host, &mut child, ROUNDS / PROCESSES);
     drop(child.stdin.take());
     let status = child.wait().map_err(|e| format!("not measured: {e}"))?;
     result.and_then(|m| {
@@ -61,9 +98,7 @@ pub fn compare(host: &ConnectorHost) -> Result<Msal, String> {
     })
 }
 
-const ROUNDS: usize = 200;
-
-fn alternate(host: &ConnectorHost, child: &mut Child) -> Result<Msal, String> {
+fn alternate(host: &ConnectorHost, child: &mut Child, rounds: usize) -> Result<Samples, String> {
     let broken = |what: &str| format!("not measured: msal_initiate.py {what}");
     let mut to_python = child.stdin.take().ok_or_else(|| broken("has no input"))?;
     let mut from_python = BufReader::new(child.stdout.take().ok_or_else(|| broken("has no output"))?).lines();
@@ -89,8 +124,8 @@ fn alternate(host: &ConnectorHost, child: &mut Child) -> Result<Msal, String> {
         ours();
     }
     let per_round = SAMPLES / ROUNDS;
-    let (mut msal, mut mine) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
-    for _ in 0..ROUNDS {
+    let (mut msal, mut mine) = (Vec::with_capacity(per_round * rounds), Vec::with_capacity(per_round * rounds));
+    for _ in 0..rounds {
         writeln!(to_python, "{per_round}").map_err(|e| broken(&e.to_string()))?;
         let times = line()?;
         msal.extend(times.split_whitespace().filter_map(|t| t.parse::<f64>().ok()));
@@ -100,8 +135,8 @@ fn alternate(host: &ConnectorHost, child: &mut Child) -> Result<Msal, String> {
             mine.push(t.elapsed().as_nanos() as f64 / 1000.0);
         }
     }
-    if msal.len() != per_round * ROUNDS {
+    if msal.len() != per_round * rounds {
         return Err(broken("answered with fewer times than asked"));
     }
-    Ok(Msal { ours_us: median_of(mine).median, msal_us: median_of(msal).median, version })
+    Ok(Samples { version, msal, mine })
 }
