@@ -62,6 +62,18 @@ const CONTROL: [[u8; 6]; 32] = {
     t
 };
 
+/// The eight bytes of `chunk` (of exactly eight) as one little-endian word.
+pub fn word(chunk: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    u64::from_le_bytes(w)
+}
+
+/// How many bytes at the start of `bytes`, in whole words of eight, JSON writes as they are.
+fn clean_words(bytes: &[u8]) -> usize {
+    bytes.chunks_exact(8).take_while(|w| !any_to_escape(word(w))).count() * 8
+}
+
 /// Appends `s` as a JSON string, quoted and escaped exactly as serde_json does.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
@@ -70,13 +82,7 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            if !any_to_escape(word) {
-                i += 8;
-                continue;
-            }
-        }
+        i += clean_words(&bytes[i..]);
         let end = (i + 8).min(bytes.len());
         for (j, &byte) in bytes.iter().enumerate().take(end).skip(i) {
             if let Some(escape) = escape_of(byte) {
