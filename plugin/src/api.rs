@@ -36,14 +36,16 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
         Export::ListScopes => envelope(decode(input).and_then(|i: graph::ListScopesInput| {
             traced(http, i.client_request_id.as_deref(), |http| graph::list_scopes(&i, platform, http))
         })),
-        Export::AuthorizeUrl => written_envelope(
-            decode(input).and_then(|i| authorize::authorize_url(&i, platform)),
-            crate::json_out::authorize_envelope,
-        ),
-        Export::AdminConsentUrl => written_envelope(
-            decode(input).and_then(|i| authorize::admin_consent_url(&i, platform)),
-            crate::json_out::consent_envelope,
-        ),
+        Export::AuthorizeUrl => {
+            written_envelope(decode(input).and_then(|i| authorize::authorize_url(&i, platform)), |o| {
+                Some(crate::json_out::authorize_envelope(o))
+            })
+        }
+        Export::AdminConsentUrl => {
+            written_envelope(decode(input).and_then(|i| authorize::admin_consent_url(&i, platform)), |o| {
+                Some(crate::json_out::consent_envelope(o))
+            })
+        }
         Export::ExchangeCode => token_envelope(decode(input).and_then(|i: token::ExchangeInput| {
             traced(http, i.client_request_id.as_deref(), |http| token::exchange_code(&i, platform, http))
         })),
@@ -66,25 +68,18 @@ fn run(export: Export, input: &[u8], platform: &Platform, http: &mut dyn HttpCli
     }
 }
 
-/// The envelope of a token export: a token set written by `json_out` (its tokens are most of its
-/// bytes), a failure as every envelope is.
-fn token_envelope(result: CResult<token::TokenSet>) -> String {
+/// The envelope of an answer `json_out` writes with `write` (tokens or a URL are most of its
+/// bytes), or, should that fail, as every envelope is written; a failure as every envelope is.
+fn written_envelope<T: serde::Serialize>(result: CResult<T>, write: impl Fn(&T) -> Option<Vec<u8>>) -> String {
     match &result {
-        Ok(t) => match crate::json_out::token_set_envelope(t).map(String::from_utf8) {
-            Ok(Ok(text)) => text,
-            _ => envelope(result),
-        },
+        Ok(answer) => write(answer).and_then(|bytes| String::from_utf8(bytes).ok()).unwrap_or_else(|| envelope(result)),
         Err(_) => envelope(result),
     }
 }
 
-/// The envelope of an answer `json_out` writes with `write` (one long string is most of it), a
-/// failure as every envelope is.
-fn written_envelope<T: serde::Serialize>(result: CResult<T>, write: fn(&T) -> Vec<u8>) -> String {
-    match &result {
-        Ok(answer) => String::from_utf8(write(answer)).unwrap_or_else(|_| envelope(result)),
-        Err(_) => envelope(result),
-    }
+/// [`written_envelope`] of a token export's token set.
+fn token_envelope(result: CResult<token::TokenSet>) -> String {
+    written_envelope(result, |t| crate::json_out::token_set_envelope(t).ok())
 }
 
 /// Whether `export` reads the platform configuration (its app registration and endpoints).

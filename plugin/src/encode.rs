@@ -8,6 +8,8 @@
 //! largest item of the authorize URL's profile (about 5 % of starting a sign-in). Runs of kept
 //! characters are copied whole; tests hold the output to `percent_encoding`'s.
 
+use crate::words::{word, HIGHS, ONES};
+
 /// Whether a byte is written as is: the unreserved characters (letters, digits, `-._~`).
 const KEPT: [bool; 256] = {
     let mut t = [false; 256];
@@ -21,9 +23,6 @@ const KEPT: [bool; 256] = {
 };
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Whether all eight bytes of `w` are kept, looked at together: tokens and codes are long runs
 /// of kept characters (base64url), and one test per word is cheaper in wasm than eight lookups.
@@ -45,7 +44,7 @@ fn all_kept(w: u64) -> bool {
 
 /// How many bytes at the start of `bytes` are kept: whole words first, then byte by byte.
 fn kept_prefix(bytes: &[u8]) -> usize {
-    let words = bytes.chunks_exact(8).take_while(|w| all_kept(crate::json_out::word(w))).count() * 8;
+    let words = bytes.chunks_exact(8).take_while(|w| all_kept(word(w))).count() * 8;
     let tail = &bytes[words..];
     words + tail.iter().position(|&b| !KEPT[usize::from(b)]).unwrap_or(tail.len())
 }

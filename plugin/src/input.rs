@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::error::{CResult, ConnectorError};
+use crate::words::{any_quote_or_backslash, word};
 
 /// Largest input document accepted, in bytes. Real inputs are a few KiB; a Graph error body
 /// given to `classify_error` may be larger, so the limit is generous.
@@ -155,8 +156,7 @@ fn nesting_depth(text: &str) -> usize {
                 while i < bytes.len() && bytes[i] != b'"' {
                     // Eight bytes at a time while none of them ends the string or escapes.
                     if let Some(chunk) = bytes.get(i..i + 8) {
-                        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-                        if !crate::json_out::any_quote_or_backslash(word) {
+                        if !any_quote_or_backslash(word(chunk)) {
                             i += 8;
                             continue;
                         }

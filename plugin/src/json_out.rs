@@ -12,21 +12,7 @@ use serde::Serialize;
 use crate::authorize::{AdminConsentOutput, AuthorizeOutput};
 use crate::http::HttpRequest;
 use crate::token::TokenSet;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of every byte of `w` that equals `byte` (and possibly of bytes above one that
-/// does: only whether the result is zero is exact).
-fn bytes_equal(w: u64, byte: u8) -> u64 {
-    let x = w ^ (ONES * u64::from(byte));
-    x.wrapping_sub(ONES) & !x & HIGHS
-}
-
-/// Whether any of the eight bytes of `w` is `"` or `\`.
-pub fn any_quote_or_backslash(w: u64) -> bool {
-    bytes_equal(w, b'"') | bytes_equal(w, b'\\') != 0
-}
+use crate::words::{any_quote_or_backslash, word, HIGHS, ONES};
 
 /// Whether any of the eight bytes of `w` is one JSON escapes: a control character (below 0x20),
 /// `"` or `\`. (Bytes of 0x80 and above, the UTF-8 of non-ASCII characters, are written as is.)
@@ -61,13 +47,6 @@ const CONTROL: [[u8; 6]; 32] = {
     }
     t
 };
-
-/// The eight bytes of `chunk` (of exactly eight) as one little-endian word.
-pub fn word(chunk: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(chunk);
-    u64::from_le_bytes(w)
-}
 
 /// How many bytes at the start of `bytes`, in whole words of eight, JSON writes as they are.
 fn clean_words(bytes: &[u8]) -> usize {

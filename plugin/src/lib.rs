@@ -29,6 +29,7 @@ pub mod secret;
 pub mod settings;
 pub mod token;
 pub mod wire;
+pub mod words;
 
 #[cfg(target_arch = "wasm32")]
 mod exports;
