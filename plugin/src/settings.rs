@@ -154,9 +154,10 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits.
 pub fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.len() == 36
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// A DNS name of at least two labels (contoso.onmicrosoft.com).
@@ -534,5 +535,29 @@ mod tests {
         assert!(is_domain("contoso.onmicrosoft.com"));
         assert!(!is_domain("contoso"));
         assert!(!is_domain("-bad.com"));
+        for not_guid in [
+            "72f988bf-86f1-41af-91ab-2d7cd011db47-",
+            "72f988bf186f1-41af-91ab-2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db4g",
+            "72f988bf--6f1-41af-91ab-2d7cd011db47",
+            "",
+        ] {
+            assert!(!is_guid(not_guid), "{not_guid}");
+        }
+        assert!(is_guid("72F988BF-86F1-41AF-91AB-2D7CD011DB47"));
+    }
+
+    /// Five groups of 8, 4, 4, 4 and 12 hex digits joined by hyphens, as the split reads them.
+    fn is_guid_by_groups(s: &str) -> bool {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() == 5
+            && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn is_guid_reads_as_the_groups_do(s in "[0-9a-fA-F-]{0,40}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-fg]{4}-[0-9a-f-]{4}-[0-9a-f]{12}|.{0,40}") {
+            proptest::prop_assert_eq!(is_guid(&s), is_guid_by_groups(&s));
+        }
     }
 }
