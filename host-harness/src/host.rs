@@ -74,13 +74,13 @@ pub fn engine_config(max_instances: u32) -> wasmtime::Config {
     config
 }
 
-/// The module as the host gives it to extism: by its path, with the hash of the bytes the
-/// manifest's pin was checked against, so that extism, which reads it again to compile, refuses
-/// any other bytes. Every instance starts from a copy of extism's manifest
+/// The module as the host gives it to extism: by its path, with the manifest's pin (which
+/// `manifest::load` found equal to the bytes it read), so that extism, which reads it again to
+/// compile, refuses any other bytes. Every instance starts from a copy of extism's manifest
 /// (`Plugin::new_from_compiled`): given as data, the module itself (half a megabyte) was copied
 /// into each instance, a quarter of the time making one took, and kept there.
 pub fn extism_module(loaded: &LoadedManifest) -> extism::Wasm {
-    extism::Wasm::file(&loaded.wasm_path).with_hash(manifest::sha256_hex(&loaded.wasm))
+    extism::Wasm::file(&loaded.wasm_path).with_hash(&loaded.manifest.wasm.sha256)
 }
 
 /// How the platform loads a connector beyond what its manifest says.

@@ -189,8 +189,9 @@ pub fn changed_since_load(loaded: &LoadedManifest) -> Option<ManifestError> {
         Ok(bytes) => bytes,
         Err(gone) => return Some(gone),
     };
+    // `load` found the bytes it read equal to the pin.
     let actual = sha256_hex(&now);
-    (actual != sha256_hex(&loaded.wasm)).then(|| ManifestError::HashMismatch {
+    (actual != loaded.manifest.wasm.sha256).then(|| ManifestError::HashMismatch {
         path: loaded.path.clone(),
         wasm: loaded.wasm_path.clone(),
         actual,
